@@ -1,0 +1,38 @@
+"""nova_hookspec: typed pluggy hooks for OpenStack Nova's instance lifecycle.
+
+Public names::
+
+    from nova_hookspec import hookspec, hookimpl       # pluggy markers
+    from nova_hookspec import add_hook                 # drop-in for nova.hooks.add_hook
+    from nova_hookspec import FatalHookException
+    from nova_hookspec import get_plugin_manager, reset
+    from nova_hookspec import compat                   # drop-in for the nova.hooks module
+"""
+
+from __future__ import annotations
+
+from nova_hookspec import compat, hookspecs
+from nova_hookspec._calls import HookedFunction, add_hook
+from nova_hookspec._discovery import PluginInfo
+from nova_hookspec._errors import FatalHookException, HookDeclarationError, PluginValidationError
+from nova_hookspec._manager import NovaPluginManager, get_plugin_manager, reset
+from nova_hookspec._markers import LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP, hookimpl, hookspec
+
+__all__ = [
+    "LEGACY_GROUP",
+    "PROJECT_NAME",
+    "TYPED_GROUP",
+    "FatalHookException",
+    "HookDeclarationError",
+    "HookedFunction",
+    "NovaPluginManager",
+    "PluginInfo",
+    "PluginValidationError",
+    "add_hook",
+    "compat",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "hookspecs",
+    "reset",
+]

@@ -1,0 +1,7 @@
+"""``python -m nova_hookspec``: the ``nova-hookspec`` command."""
+
+import sys
+
+from nova_hookspec._cli import main
+
+sys.exit(main())

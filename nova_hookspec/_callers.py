@@ -1,0 +1,189 @@
+"""Running one hook: pluggy's call order with nova_hookspec's error policy.
+
+pluggy decides *which* implementations run and in what order; this module
+decides what a failure means. It is installed as the plugin manager's hook
+executor, so every hook call goes through it (the hooked-call model and
+direct ``pm.hook.NAME(...)`` calls alike), and pluggy's hook-call monitoring
+wraps it as usual.
+
+The rules:
+
+* A plugin's ordinary exception is logged at WARNING with the plugin, the
+  hook and the phase, and the call goes on as if that plugin were absent.
+* A fatal exception (:class:`~nova_hookspec.FatalHookException`) is logged
+  at ERROR and raised: outer wrappers see it, then the caller.
+* A wrapper that re-raises the exception it was given has not failed. One
+  that raises anything else, does not yield, or yields twice has failed: the
+  outcome is what it would be without that wrapper.
+* Nova's own callable (the innermost implementation of the call phase) is not
+  a plugin: its exceptions go to the wrappers and then the caller unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any, Final, cast
+
+import pluggy
+
+from nova_hookspec import _errors, _points
+
+log = logging.getLogger("nova_hookspec")
+
+#: Caller keyword under which the hooked call passes its :class:`HookedCall`
+#: to nova_hookspec's own implementations (never to plugins: no spec has it).
+HOOKED: Final = "_hooked"
+
+
+class CallCore:
+    """The innermost implementation of a point's call phase: Nova's callable."""
+
+    def __init__(self, point_name: str) -> None:
+        self.point_name = point_name
+
+    def __repr__(self) -> str:
+        return f"<nova_hookspec call core {self.point_name!r}>"
+
+
+def phase_of(hook_name: str) -> str:
+    located = _points.hook_phase(hook_name)
+    return located[1] if located else "call"
+
+
+def report_failure(plugin_name: str, hook_name: str, exc: BaseException, when: str = "") -> None:
+    """Log a plugin's failure, naming the plugin, the hook and the phase."""
+    fatal = isinstance(exc, _errors.fatal_types())
+    log.log(
+        logging.ERROR if fatal else logging.WARNING,
+        "plugin %r %s in hook %r (%s phase)%s: %s: %s",
+        plugin_name,
+        "raised a fatal exception" if fatal else "failed",
+        hook_name,
+        phase_of(hook_name),
+        f", {when}" if when else "",
+        type(exc).__name__,
+        exc,
+        exc_info=exc,
+    )
+
+
+def _is_plugin_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is an ordinary plugin exception (logged, then ignored)."""
+    return isinstance(exc, Exception) and not isinstance(exc, _errors.fatal_types())
+
+
+class _Teardown:
+    """A wrapper that has reached its ``yield``."""
+
+    __slots__ = ("gen", "hook_name", "impl")
+
+    def __init__(self, hook_name: str, impl: pluggy.HookImpl, gen: Generator[Any, Any, Any]) -> None:
+        self.hook_name = hook_name
+        self.impl = impl
+        self.gen = gen
+
+    def finish(self, result: object, exc: BaseException | None) -> tuple[object, BaseException | None]:
+        """Resume the wrapper; return the outcome it leaves behind."""
+        gen = self.gen
+        outcome: pluggy.Result[object] | None = None
+        try:
+            if self.impl.hookwrapper:
+                outcome = pluggy.Result(result, exc)
+                gen.send(outcome)
+            elif exc is not None:
+                gen.throw(exc)
+            else:
+                gen.send(result)
+        except StopIteration as stop:
+            if outcome is not None:
+                return (None, outcome.exception) if outcome.exception else (outcome.get_result(), None)
+            return stop.value, None
+        except BaseException as raised:  # noqa: BLE001 - sorted out below
+            if raised is exc:
+                return None, exc
+            if not _is_plugin_failure(raised):
+                if isinstance(raised, _errors.fatal_types()):
+                    report_failure(self.impl.plugin_name, self.hook_name, raised)
+                return None, raised
+            report_failure(self.impl.plugin_name, self.hook_name, raised, "after its yield")
+            return result, exc
+        report_failure(
+            self.impl.plugin_name,
+            self.hook_name,
+            RuntimeError("wrapper yielded a second time"),
+            "after its yield",
+        )
+        with contextlib.suppress(Exception):  # already reported as failed
+            gen.close()
+        return result, exc
+
+
+def _start_wrapper(
+    hook_name: str, impl: pluggy.HookImpl, args: list[object], kwargs: Mapping[str, object]
+) -> _Teardown | None:
+    """Run a wrapper up to its ``yield``; ``None`` if it failed on the way."""
+    try:
+        gen = cast(Generator[Any, Any, Any], impl.function(*args, **kwargs))
+        next(gen)
+    except StopIteration:
+        report_failure(
+            impl.plugin_name, hook_name, RuntimeError("wrapper returned without yielding")
+        )
+        return None
+    except Exception as exc:
+        if not _is_plugin_failure(exc):
+            report_failure(impl.plugin_name, hook_name, exc, "before its yield")
+            raise
+        report_failure(impl.plugin_name, hook_name, exc, "before its yield")
+        return None
+    return _Teardown(hook_name, impl, gen)
+
+
+def multicall(
+    hook_name: str,
+    hook_impls: Sequence[pluggy.HookImpl],
+    caller_kwargs: Mapping[str, object],
+    firstresult: bool,
+) -> object:
+    """Call ``hook_impls`` in pluggy's order, applying the error policy."""
+    results: list[object] = []
+    exception: BaseException | None = None
+    teardowns: list[_Teardown] = []
+    try:
+        for impl in reversed(hook_impls):
+            try:
+                args = [caller_kwargs[name] for name in impl.argnames]
+            except KeyError as missing:
+                raise pluggy.HookCallError(
+                    f"hook {hook_name!r} call must provide argument {missing.args[0]!r}"
+                ) from None
+            kwargs = {n: caller_kwargs[n] for n in impl.kwargnames if n in caller_kwargs}
+            if impl.wrapper or impl.hookwrapper:
+                teardown = _start_wrapper(hook_name, impl, args, kwargs)
+                if teardown is not None:
+                    teardowns.append(teardown)
+                continue
+            if isinstance(impl.plugin, CallCore):
+                res = impl.function(*args, **kwargs)
+            else:
+                try:
+                    res = impl.function(*args, **kwargs)
+                except Exception as exc:
+                    report_failure(impl.plugin_name, hook_name, exc)
+                    if not _is_plugin_failure(exc):
+                        raise
+                    continue
+            if res is not None:
+                results.append(res)
+                if firstresult:
+                    break
+    except BaseException as exc:  # noqa: BLE001 - handed to the wrappers
+        exception = exc
+    result: object = (results[0] if results else None) if firstresult else results
+    for teardown in reversed(teardowns):
+        result, exception = teardown.finish(result, exception)
+    if exception is not None:
+        raise exception
+    return result

@@ -1,0 +1,104 @@
+"""The hooked-call model: ``add_hook`` and what happens on a hooked call.
+
+A callable decorated with ``add_hook(NAME)`` runs, on each call:
+
+1. ``NAME_pre`` observers, in order;
+2. the ``NAME`` hook: wrappers around Nova's callable, the innermost
+   implementation; the hook's result is what the caller gets;
+3. ``NAME_post`` observers, in order, with that result, only if the call
+   returned (an exception goes to the caller and no post observer runs).
+
+Every phase receives the very argument objects the callable receives. How the
+callable's arguments map onto the hook's names is worked out once, when it is
+decorated; with no plugin on any of the three hooks the call is a plain call
+plus one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from nova_hookspec import _manager
+from nova_hookspec._binding import ArgumentPlan
+from nova_hookspec._callers import HOOKED
+from nova_hookspec._points import HookPoint
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class HookedFunction:
+    """One decorated callable: its hook point, the original function, its plan.
+
+    :param point: the hook point it belongs to.
+    :param function: the callable as it was before decoration.
+    :param pass_function: whether legacy classes get ``function`` first, as
+        with Nova's ``add_hook(name, pass_function=True)``.
+    """
+
+    __slots__ = ("function", "pass_function", "plan", "point")
+
+    def __init__(self, point: HookPoint, function: Callable[..., Any], pass_function: bool) -> None:
+        self.point = point
+        self.function = function
+        self.pass_function = pass_function
+        self.plan = ArgumentPlan(point, function)
+
+    def __repr__(self) -> str:
+        name = getattr(self.function, "__qualname__", repr(self.function))
+        return f"<hooked {name} on {self.point.name!r}>"
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Make one hooked call of :attr:`function` with ``args`` and ``kwargs``."""
+        pm = _manager.get_plugin_manager()
+        dispatch = pm.dispatch(self.point)
+        if dispatch is None:
+            return self.function(*args, **kwargs)
+        hook_kwargs = self.plan.bind(args, kwargs)
+        hook_kwargs[HOOKED] = self
+        if dispatch.pre is not None:
+            dispatch.pre(**hook_kwargs)
+        if dispatch.call is not None:
+            result = dispatch.call(**hook_kwargs)
+        else:
+            result = self.function(*args, **kwargs)
+        if dispatch.post is not None:
+            dispatch.post(result=result, **hook_kwargs)
+        return result
+
+
+def add_hook(name: str, pass_function: bool = False) -> Callable[[_F], _F]:
+    """Decorate a callable so that the plugins of hook point ``name`` run around it.
+
+    A drop-in for Nova's ``nova.hooks.add_hook``: the decorated callable keeps
+    its metadata (``functools.wraps``) and gets ``__hook_name__``. ``name`` is
+    one of the four typed points, a legacy alias (``build_instance``), or any
+    other identifier, which declares a custom hook point with the generic
+    ``args``/``kwargs`` specification.
+
+    :param name: the hook point.
+    :param pass_function: give legacy classes the original function as their
+        first argument, as Nova did.
+    :raises HookDeclarationError: for a name that collides with another
+        point's hooks (``x_pre`` when ``x`` exists) or is no identifier.
+    """
+    point = _manager.declare_point(name)
+
+    def decorate(function: _F) -> _F:
+        # As Nova did; a builtin or bound method cannot take it, the wrapper does.
+        with contextlib.suppress(AttributeError, TypeError):
+            function.__hook_name__ = name  # type: ignore[attr-defined]
+        hooked = HookedFunction(point, function, pass_function)
+        call = hooked.call
+
+        @functools.wraps(function)
+        def hooked_call(*args: Any, **kwargs: Any) -> Any:
+            return call(args, kwargs)
+
+        hooked_call.__hook_name__ = name  # type: ignore[attr-defined]
+        hooked_call.__nova_hookspec__ = hooked  # type: ignore[attr-defined]
+        return hooked_call  # type: ignore[return-value]
+
+    return decorate

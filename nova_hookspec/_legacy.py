@@ -1,0 +1,103 @@
+"""Classic ``nova.hooks`` pre/post classes as pluggy hookimpls.
+
+One instance per entry point (Nova instantiated each class once per hook
+name), adapted into a plain impl on ``NAME_pre`` and one on ``NAME_post``,
+both with the same tryfirst/trylast marks: that gives a legacy class one
+place in the order, the same in both phases, among typed plugins.
+
+The class is called exactly as Nova called it: ``pre(*args, **kwargs)`` and
+``post(rv, *args, **kwargs)``, or with the hooked function first when the
+hooked callable was decorated with ``add_hook(name, pass_function=True)``.
+
+Ordering a class without editing it: the environment variables
+``NOVA_HOOKSPEC_TRYFIRST`` and ``NOVA_HOOKSPEC_TRYLAST`` hold comma-separated
+entry-point values (``acme_hooks:Register``), optionally with the hook name
+(``create_instance=acme_hooks:Register``). A class may also declare
+``tryfirst = True`` or ``trylast = True`` itself; the environment wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nova_hookspec import _points
+from nova_hookspec._markers import hookimpl
+
+if TYPE_CHECKING:
+    from nova_hookspec._calls import HookedFunction
+
+TRYFIRST_ENV = "NOVA_HOOKSPEC_TRYFIRST"
+TRYLAST_ENV = "NOVA_HOOKSPEC_TRYLAST"
+
+
+def _listed(env: str, hook: str, value: str) -> bool:
+    items = {item.strip() for item in os.environ.get(env, "").split(",")}
+    return value in items or f"{hook}={value}" in items
+
+
+class LegacyHook:
+    """A ``nova.hooks`` class instance, registered as a nova_hookspec plugin."""
+
+    def __init__(
+        self, point: _points.HookPoint, obj: object, *, tryfirst: bool = False, trylast: bool = False
+    ) -> None:
+        pre = getattr(obj, "pre", None)
+        post = getattr(obj, "post", None)
+        if not callable(pre) and not callable(post):
+            raise TypeError(f"{obj!r} has neither a 'pre' nor a 'post' method")
+        if tryfirst and trylast:
+            raise ValueError(f"{obj!r} is marked both tryfirst and trylast")
+        self.point = point
+        self.obj = obj
+        self.tryfirst = tryfirst
+        self.trylast = trylast
+        mark = hookimpl(tryfirst=tryfirst, trylast=trylast)
+        if callable(pre):
+            setattr(self, point.hook_name("pre"), mark(_pre_caller(pre)))
+        if callable(post):
+            setattr(self, point.hook_name("post"), mark(_post_caller(post)))
+
+    @classmethod
+    def from_entry_point(cls, hook: str, loaded: object, value: str) -> LegacyHook:
+        """Instantiate ``loaded`` (as Nova did, with no arguments) for hook ``hook``."""
+        point = _points.declare(hook)
+        if not callable(loaded):
+            raise TypeError(f"{loaded!r} is not a class")
+        obj = loaded()
+        tryfirst = _listed(TRYFIRST_ENV, hook, value) or bool(getattr(obj, "tryfirst", False))
+        trylast = _listed(TRYLAST_ENV, hook, value) or bool(getattr(obj, "trylast", False))
+        if _listed(TRYFIRST_ENV, hook, value):
+            trylast = False
+        elif _listed(TRYLAST_ENV, hook, value):
+            tryfirst = False
+        return cls(point, obj, tryfirst=tryfirst, trylast=trylast)
+
+    def __repr__(self) -> str:
+        return f"<legacy {self.point.name} hook {self.obj!r}>"
+
+
+def _pre_caller(method: Callable[..., Any]) -> Callable[..., None]:
+    def pre(args: tuple[Any, ...], kwargs: dict[str, Any], _hooked: HookedFunction | None = None) -> None:
+        if _hooked is not None and _hooked.pass_function:
+            method(_hooked.function, *args, **kwargs)
+        else:
+            method(*args, **kwargs)
+
+    return pre
+
+
+def _post_caller(method: Callable[..., Any]) -> Callable[..., None]:
+    def post(
+        result: object,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        _hooked: HookedFunction | None = None,
+    ) -> None:
+        if _hooked is not None and _hooked.pass_function:
+            method(_hooked.function, result, *args, **kwargs)
+        else:
+            method(result, *args, **kwargs)
+
+    return post
