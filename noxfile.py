@@ -1,4 +1,4 @@
-"""Developer and CI sessions: ``nox -s tests lint typecheck``."""
+"""Developer and CI sessions: ``nox -s tests lint typecheck nova-21 nova-34``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,32 @@ def tests(session: nox.Session, pluggy: str) -> None:
     """The test suite against one pluggy release."""
     session.install(".[test]", f"pluggy=={pluggy}")
     session.run("python", "-m", "pytest", *session.posargs, success_codes=[0, 5])
+
+
+NOVA = {
+    "nova-21": ["nova==21.2.4", "oslo.db==8.5.2"],  # the last Nova with nova/hooks.py
+    "nova-34": ["nova==34.0.0"],
+}
+
+
+def _nova(session: nox.Session, requirements: list[str]) -> None:
+    session.install(*requirements, ".[test]")
+    session.run(
+        "python", "-m", "pytest", "-o", "filterwarnings=default", "-p", "no:cacheprovider",
+        "tests_nova", *session.posargs,
+    )
+
+
+@nox.session(name="nova-21")
+def nova_21(session: nox.Session) -> None:
+    """The hook points attached to a real Nova 21.2.4 from PyPI."""
+    _nova(session, NOVA["nova-21"])
+
+
+@nox.session(name="nova-34")
+def nova_34(session: nox.Session) -> None:
+    """The hook points attached to a real Nova 34.0.0 from PyPI."""
+    _nova(session, NOVA["nova-34"])
 
 
 @nox.session

@@ -7,6 +7,7 @@ Public names::
     from nova_hookspec import FatalHookException
     from nova_hookspec import get_plugin_manager, reset
     from nova_hookspec import compat                   # drop-in for the nova.hooks module
+    from nova_hookspec import attach_nova, detach_nova # the hook points in a real Nova
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from nova_hookspec._discovery import PluginInfo
 from nova_hookspec._errors import FatalHookException, HookDeclarationError, PluginValidationError
 from nova_hookspec._manager import NovaPluginManager, get_plugin_manager, reset
 from nova_hookspec._markers import LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP, hookimpl, hookspec
+from nova_hookspec._nova import AttachError, Attachment, attach_nova, detach_nova
 
 __all__ = [
     "LEGACY_GROUP",
     "PROJECT_NAME",
     "TYPED_GROUP",
+    "AttachError",
+    "Attachment",
     "FatalHookException",
     "HookDeclarationError",
     "HookedFunction",
@@ -29,7 +33,9 @@ __all__ = [
     "PluginInfo",
     "PluginValidationError",
     "add_hook",
+    "attach_nova",
     "compat",
+    "detach_nova",
     "get_plugin_manager",
     "hookimpl",
     "hookspec",

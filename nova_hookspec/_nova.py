@@ -1,0 +1,168 @@
+"""Attaching the four hook points to the importable Nova, and detaching them.
+
+Nova >= 22 has no hooks: :func:`attach_nova` wraps the four callables in
+place with :func:`~nova_hookspec.add_hook`. Nova <= 21 already wraps them
+with its own ``nova.hooks.add_hook``: that layer is peeled off and replaced,
+so every plugin (legacy classes included) runs once, through nova_hookspec.
+On Nova <= 21 ``nova.hooks.add_hook`` and ``nova.hooks.HookManager`` are also
+routed through :mod:`nova_hookspec.compat`, so hooks with other names (and
+Nova's own ``FatalHookException``) keep working, ordered among the rest.
+
+:func:`detach_nova` puts back the exact original objects.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from nova_hookspec import _errors, _points, compat
+from nova_hookspec._calls import add_hook
+
+log = logging.getLogger("nova_hookspec")
+
+_HOOKS_MODULE = "nova.hooks"
+
+
+class AttachError(RuntimeError):
+    """``attach_nova(strict=True)`` could not attach every hook point."""
+
+
+AttachError.__module__ = "nova_hookspec"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One Nova callable replaced by a hooked one.
+
+    :param point: the hook point.
+    :param target: ``module:qualname`` of the Nova callable.
+    :param owner: the class or module holding it.
+    :param attribute: its attribute name on ``owner``.
+    :param original: the exact object that was there (restored on detach).
+    :param hooked: what is there now.
+    :param unwrapped_nova_hook: whether Nova's own ``add_hook`` layer was peeled off.
+    """
+
+    point: str
+    target: str
+    owner: Any
+    attribute: str
+    original: Any
+    hooked: Any
+    unwrapped_nova_hook: bool
+
+
+_lock = threading.Lock()
+_attached: dict[str, Attachment] = {}
+_saved_hooks_module: dict[str, Any] = {}
+
+
+def _resolve(target: str) -> tuple[Any, str]:
+    module_name, _, qualname = target.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, attribute = qualname.split(".")
+    for name in path:
+        owner = getattr(owner, name)
+    if attribute not in vars(owner):
+        raise AttributeError(f"{target} has no attribute {attribute!r}")
+    return owner, attribute
+
+
+def _is_nova_hook_layer(function: Any) -> bool:
+    """Whether ``function`` is the wrapper made by Nova <= 21's ``nova.hooks.add_hook``."""
+    code = getattr(function, "__code__", None)
+    return (
+        hasattr(function, "__wrapped__")
+        and hasattr(function, "__hook_name__")
+        and code is not None
+        and code.co_filename.replace("\\", "/").endswith("nova/hooks.py")
+    )
+
+
+def _route_nova_hooks_module() -> None:
+    """On Nova <= 21, send ``nova.hooks``'s other users through :mod:`compat`."""
+    try:
+        hooks: ModuleType = importlib.import_module(_HOOKS_MODULE)
+    except ImportError:
+        return  # Nova >= 22: no such module
+    if _saved_hooks_module:
+        return
+    for name in ("add_hook", "HookManager"):
+        _saved_hooks_module[name] = getattr(hooks, name)
+        setattr(hooks, name, getattr(compat, name))
+    fatal = getattr(hooks, "FatalHookException", None)
+    if isinstance(fatal, type) and issubclass(fatal, BaseException):
+        _errors.add_fatal_type(fatal)
+    reset = getattr(hooks, "reset", None)
+    if callable(reset):
+        reset()  # forget HookManagers Nova already built: new ones are compat's
+
+
+def _restore_nova_hooks_module() -> None:
+    if not _saved_hooks_module:
+        return
+    hooks = importlib.import_module(_HOOKS_MODULE)
+    for name, value in _saved_hooks_module.items():
+        setattr(hooks, name, value)
+    _saved_hooks_module.clear()
+    reset = getattr(hooks, "reset", None)
+    if callable(reset):
+        reset()
+
+
+def attach_nova(strict: bool = False) -> dict[str, Attachment]:
+    """Put the four hook points into the importable Nova.
+
+    Idempotent: attaching again changes nothing. A target that cannot be
+    imported or found (no Nova installed, a renamed method) is logged at
+    WARNING and left out, or with ``strict=True`` raises :class:`AttachError`.
+
+    :returns: the attachments in force, by hook point name.
+    """
+    problems: list[str] = []
+    with _lock:
+        for point in _points.TYPED_POINTS:
+            if point.name in _attached or point.nova_target is None:
+                continue
+            try:
+                owner, attribute = _resolve(point.nova_target)
+            except (ImportError, AttributeError) as exc:
+                problems.append(f"{point.name}: cannot attach to {point.nova_target}: {exc}")
+                continue
+            original = vars(owner)[attribute]
+            inner = original.__wrapped__ if _is_nova_hook_layer(original) else original
+            hooked = add_hook(point.name)(inner)
+            setattr(owner, attribute, hooked)
+            _attached[point.name] = Attachment(
+                point.name, point.nova_target, owner, attribute, original, hooked,
+                inner is not original,
+            )
+            log.info("nova_hookspec attached hook point %r to %s", point.name, point.nova_target)
+        if _attached:
+            _route_nova_hooks_module()
+    for problem in problems:
+        log.warning("nova_hookspec: %s", problem)
+    if strict and problems:
+        raise AttachError("; ".join(problems))
+    return dict(_attached)
+
+
+def detach_nova() -> dict[str, Attachment]:
+    """Restore the exact original Nova callables; return what was detached."""
+    with _lock:
+        detached = dict(_attached)
+        for attachment in detached.values():
+            setattr(attachment.owner, attachment.attribute, attachment.original)
+        _attached.clear()
+        _restore_nova_hooks_module()
+    return detached
+
+
+def attached() -> dict[str, Attachment]:
+    """The attachments in force."""
+    return dict(_attached)
