@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Literal
 
-from nova_hookspec import _legacy
+from nova_hookspec import _controls, _legacy
 from nova_hookspec._markers import LEGACY_GROUP, TYPED_GROUP
 
 if TYPE_CHECKING:
@@ -49,6 +49,24 @@ class PluginInfo:
     position: int
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A plugin that could not be loaded or registered, and why."""
+
+    info: PluginInfo
+    message: str
+
+
+@dataclass
+class DiscoveryReport:
+    """What one discovery did: registered, blocked and broken plugins."""
+
+    registered: list[PluginInfo] = field(default_factory=list)
+    blocked: list[tuple[PluginInfo, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+
 @dataclass
 class _Found:
     info: PluginInfo
@@ -76,71 +94,80 @@ def _info(ep: metadata.EntryPoint, kind: PluginKind, position: int) -> PluginInf
     )
 
 
-def _describe(info: PluginInfo) -> str:
+def describe(info: PluginInfo) -> str:
+    """``entry point 'name = value' in group 'G' of distribution D``."""
     dist = f" of distribution {info.distribution}" if info.distribution else ""
     return f"entry point {info.entry_point!r} in group {info.group!r}{dist}"
 
 
-def _load(ep: metadata.EntryPoint, info: PluginInfo) -> object | None:
-    try:
-        loaded: object = ep.load()
-        return loaded
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        log.error(
-            "skipping plugin %r: %s failed to load: %s: %s",
-            info.name, _describe(info), type(exc).__name__, exc, exc_info=exc,
+class _Discovery:
+    def __init__(self, pm: NovaPluginManager) -> None:
+        self.pm = pm
+        self.controls = _controls.current()
+        self.report = DiscoveryReport()
+        self.position = 0
+
+    def problem(self, info: PluginInfo, what: str, exc: BaseException) -> None:
+        message = f"{describe(info)} {what}: {type(exc).__name__}: {exc}"
+        self.report.problems.append(Problem(info, message))
+        log.error("skipping plugin %r: %s", info.name, message, exc_info=exc)
+
+    def entries(self, group: str, kind: PluginKind) -> Iterator[tuple[PluginInfo, object]]:
+        for ep in _entry_points(group):
+            info = _info(ep, kind, self.position)
+            self.position += 1
+            refusal = self.controls.refusal(info.distribution, info.value)
+            if refusal is not None:
+                self.report.blocked.append((info, refusal))
+                log.info("not loading plugin %r (%s): %s", info.name, describe(info), refusal)
+                continue
+            try:
+                loaded: object = ep.load()
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self.problem(info, "failed to load", exc)
+                continue
+            yield info, loaded
+
+    def run(self) -> DiscoveryReport:
+        started = time.perf_counter()
+        found: list[_Found] = []
+        for info, cls in self.entries(LEGACY_GROUP, "legacy"):
+            hook = info.entry_point.split(" = ", 1)[0]
+            try:
+                adapter = _legacy.LegacyHook.from_entry_point(hook, cls, info.value)
+            except Exception as exc:  # noqa: BLE001 - a plugin fault: logged, skipped
+                self.problem(info, "could not be set up", exc)
+                continue
+            found.append(_Found(info, adapter, adapter.trylast))
+        for info, plugin in self.entries(TYPED_GROUP, "typed"):
+            found.append(_Found(info, plugin, self.pm.has_trylast_impl(plugin)))
+        # pluggy runs the latest registered first, except among trylast impls.
+        ordered = [f for f in found if f.trylast] + [f for f in reversed(found) if not f.trylast]
+        for item in ordered:
+            try:
+                self.pm.register(item.plugin, item.info.name)
+            except Exception as exc:  # noqa: BLE001 - a plugin fault: logged, skipped
+                self.problem(item.info, "was not registered", exc)
+                continue
+            self.pm.plugin_infos[item.info.name] = item.info
+        self.report.registered = sorted(self.pm.plugin_infos.values(), key=lambda i: i.position)
+        self.report.seconds = time.perf_counter() - started
+        log.info(
+            "nova_hookspec discovery: %d plugin(s) registered, %d blocked, %d broken, in %.3f s",
+            len(self.report.registered), len(self.report.blocked), len(self.report.problems),
+            self.report.seconds,
         )
-        return None
+        return self.report
 
 
-def discover(pm: NovaPluginManager) -> int:
-    """Register every loadable entry-point plugin with ``pm``; return how many.
+def discover(pm: NovaPluginManager) -> DiscoveryReport:
+    """Register every loadable, allowed entry-point plugin with ``pm``.
 
     Discovery order: the ``nova.hooks`` group first (as Nova ran them), then
     the ``nova_hookspec`` group, each in importlib.metadata's order. Plugins
     are registered so that, within each tryfirst / plain / trylast class, they
     run in discovery order.
     """
-    started = time.perf_counter()
-    found: list[_Found] = []
-    for ep in _entry_points(LEGACY_GROUP):
-        info = _info(ep, "legacy", len(found))
-        cls = _load(ep, info)
-        if cls is None:
-            continue
-        try:
-            adapter = _legacy.LegacyHook.from_entry_point(ep.name, cls, info.value)
-        except Exception as exc:
-            log.error(
-                "skipping plugin %r: %s could not be set up: %s: %s",
-                info.name, _describe(info), type(exc).__name__, exc, exc_info=exc,
-            )
-            continue
-        found.append(_Found(info, adapter, adapter.trylast))
-    for ep in _entry_points(TYPED_GROUP):
-        info = _info(ep, "typed", len(found))
-        plugin = _load(ep, info)
-        if plugin is None:
-            continue
-        found.append(_Found(info, plugin, pm.has_trylast_impl(plugin)))
-    # pluggy runs the latest registered first, except among trylast impls.
-    ordered = [f for f in found if f.trylast] + [f for f in reversed(found) if not f.trylast]
-    registered = 0
-    for item in ordered:
-        try:
-            pm.register(item.plugin, item.info.name)
-        except Exception as exc:
-            log.error(
-                "skipping plugin %r: %s was not registered: %s",
-                item.info.name, _describe(item.info), exc, exc_info=exc,
-            )
-            continue
-        pm.plugin_infos[item.info.name] = item.info
-        registered += 1
-    log.info(
-        "nova_hookspec discovery: %d plugin(s) registered, %d skipped, in %.3f s",
-        registered, len(found) - registered, time.perf_counter() - started,
-    )
-    return registered
+    return _Discovery(pm).run()

@@ -47,6 +47,8 @@ class NovaPluginManager(pluggy.PluginManager):
         self._cores: dict[str, _callers.CallCore] = {}
         #: Where each entry-point plugin came from, by registered name.
         self.plugin_infos: dict[str, _discovery.PluginInfo] = {}
+        #: What the last entry-point discovery did (``None`` before one ran).
+        self.discovery: _discovery.DiscoveryReport | None = None
         self.add_hookspecs(hookspecs)
         for point in _points.points():
             self.ensure_point(point)
@@ -191,7 +193,7 @@ def _build() -> NovaPluginManager:
             return _building
         pm = _building = NovaPluginManager()
         try:
-            _discovery.discover(pm)
+            pm.discovery = _discovery.discover(pm)
         finally:
             _building = None
         _current = pm
