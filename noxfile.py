@@ -6,7 +6,7 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "plugins", "lint", "typecheck"]
 
 #: The oldest pluggy nova_hookspec supports and the newest: 1.7 fills spec
 #: defaults into calls and passes impl keyword defaults, 1.5/1.6 do not.
@@ -45,6 +45,19 @@ def nova_21(session: nox.Session) -> None:
 def nova_34(session: nox.Session) -> None:
     """The hook points attached to a real Nova 34.0.0 from PyPI."""
     _nova(session, NOVA["nova-34"])
+
+
+PLUGINS = ["plugins/legacy-logger", "plugins/inventory", "plugins/policy"]
+
+
+@nox.session
+def plugins(session: nox.Session) -> None:
+    """The example plugins, installed together, with their tests and the CLI over them."""
+    session.install(".[test]", *(f"./{p}[test]" for p in PLUGINS))
+    session.run(
+        "python", "-m", "pytest", *(f"{p}/tests" for p in PLUGINS), "tests_plugins",
+        *session.posargs,
+    )
 
 
 @nox.session

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any, Final, cast
 
 import pluggy
 
-from nova_hookspec import _errors, _points
+from nova_hookspec import _errors, _points, _tracing
 
 log = logging.getLogger("nova_hookspec")
 
@@ -77,15 +78,31 @@ def _is_plugin_failure(exc: BaseException) -> bool:
 class _Teardown:
     """A wrapper that has reached its ``yield``."""
 
-    __slots__ = ("gen", "hook_name", "impl")
+    __slots__ = ("gen", "hook_name", "impl", "timing")
 
-    def __init__(self, hook_name: str, impl: pluggy.HookImpl, gen: Generator[Any, Any, Any]) -> None:
+    def __init__(
+        self,
+        hook_name: str,
+        impl: pluggy.HookImpl,
+        gen: Generator[Any, Any, Any],
+        timing: dict[str, float] | None,
+    ) -> None:
         self.hook_name = hook_name
         self.impl = impl
         self.gen = gen
+        self.timing = timing
 
     def finish(self, result: object, exc: BaseException | None) -> tuple[object, BaseException | None]:
         """Resume the wrapper; return the outcome it leaves behind."""
+        if self.timing is None:
+            return self._finish(result, exc)
+        started = time.perf_counter()
+        try:
+            return self._finish(result, exc)
+        finally:
+            _tracing.record(self.timing, self.impl.plugin_name, started)
+
+    def _finish(self, result: object, exc: BaseException | None) -> tuple[object, BaseException | None]:
         gen = self.gen
         outcome: pluggy.Result[object] | None = None
         try:
@@ -121,9 +138,14 @@ class _Teardown:
 
 
 def _start_wrapper(
-    hook_name: str, impl: pluggy.HookImpl, args: list[object], kwargs: Mapping[str, object]
+    hook_name: str,
+    impl: pluggy.HookImpl,
+    args: list[object],
+    kwargs: Mapping[str, object],
+    timing: dict[str, float] | None,
 ) -> _Teardown | None:
     """Run a wrapper up to its ``yield``; ``None`` if it failed on the way."""
+    started = time.perf_counter() if timing is not None else 0.0
     try:
         gen = cast(Generator[Any, Any, Any], impl.function(*args, **kwargs))
         next(gen)
@@ -138,7 +160,10 @@ def _start_wrapper(
             raise
         report_failure(impl.plugin_name, hook_name, exc, "before its yield")
         return None
-    return _Teardown(hook_name, impl, gen)
+    finally:
+        if timing is not None:
+            _tracing.record(timing, impl.plugin_name, started)
+    return _Teardown(hook_name, impl, gen, timing)
 
 
 def multicall(
@@ -151,6 +176,7 @@ def multicall(
     results: list[object] = []
     exception: BaseException | None = None
     teardowns: list[_Teardown] = []
+    timing = _tracing.timings() if _tracing.active else None
     try:
         for impl in reversed(hook_impls):
             try:
@@ -161,12 +187,17 @@ def multicall(
                 ) from None
             kwargs = {n: caller_kwargs[n] for n in impl.kwargnames if n in caller_kwargs}
             if impl.wrapper or impl.hookwrapper:
-                teardown = _start_wrapper(hook_name, impl, args, kwargs)
+                teardown = _start_wrapper(hook_name, impl, args, kwargs, timing)
                 if teardown is not None:
                     teardowns.append(teardown)
                 continue
+            started = time.perf_counter() if timing is not None else 0.0
             if isinstance(impl.plugin, CallCore):
-                res = impl.function(*args, **kwargs)
+                try:
+                    res = impl.function(*args, **kwargs)
+                finally:
+                    if timing is not None:
+                        _tracing.record(timing, "(nova)", started)
             else:
                 try:
                     res = impl.function(*args, **kwargs)
@@ -175,6 +206,9 @@ def multicall(
                     if not _is_plugin_failure(exc):
                         raise
                     continue
+                finally:
+                    if timing is not None:
+                        _tracing.record(timing, impl.plugin_name, started)
             if res is not None:
                 results.append(res)
                 if firstresult:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 
-from nova_hookspec import _demo, _launcher
+from nova_hookspec import _demo, _launcher, _listing
+from nova_hookspec._manager import get_plugin_manager
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -15,7 +18,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Typed pluggy hooks for OpenStack Nova's instance lifecycle.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    listing = commands.add_parser(
+        "list",
+        help="show, for each hook point and phase, the plugins in the order they run",
+        description=(
+            "Discover the installed plugins and print, for each hook point and phase, "
+            "the plugins in the order this process would run them, with kind, "
+            "entry point, distribution and tryfirst/trylast."
+        ),
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON for machines")
     commands.add_parser(
+        "check",
+        help="load every installed plugin and report every problem",
+        description=(
+            "Load every installed plugin (honouring the operator controls) and report "
+            "import and constructor errors, hookimpls named for no hook, unknown "
+            "arguments and wrappers that are no generators, with the nearest valid "
+            "names. Exit status 1 if any plugin is broken, 0 otherwise."
+        ),
+    )
+    demo = commands.add_parser(
         "demo",
         help="run a simulated instance lifecycle through the four hook points",
         description=(
@@ -24,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
             "printing which plugin runs in which phase and order."
         ),
     )
+    demo.add_argument("--trace", action="store_true",
+                      help="also print each hook call with per-plugin durations")
     run = commands.add_parser(
         "run",
         help="attach the hook points and run a Nova program in this process",
@@ -55,9 +80,28 @@ def _run(module: str | None, program: list[str]) -> object:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # output piped into head & co.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        return _demo.run(sys.stdout)
+        return _demo.run(sys.stdout, trace=args.trace)
+    if args.command == "list":
+        pm = get_plugin_manager()
+        if args.json:
+            print(json.dumps(_listing.listing(pm), indent=2))
+        else:
+            print(_listing.format_listing(pm))
+        return 0
+    if args.command == "check":
+        text, status = _listing.format_check(get_plugin_manager())
+        print(text)
+        return status
     if args.command == "run":
         raise SystemExit(_run(args.module, args.program))
     raise AssertionError(args.command)  # pragma: no cover - argparse refuses others

@@ -14,13 +14,13 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import pluggy
 
-from nova_hookspec import FatalHookException, _manager, add_hook, hookimpl
+from nova_hookspec import FatalHookException, _manager, _tracing, add_hook, hookimpl
 
 # ---------------------------------------------------------------- a stand-in Nova
 
@@ -176,16 +176,43 @@ DEMO_PLUGINS: Sequence[tuple[str, Callable[[], object]]] = (
 # ---------------------------------------------------------------- the lifecycle
 
 
-def _monitor(pm: pluggy.PluginManager) -> Callable[[], None]:
+def _label(pm: _manager.NovaPluginManager, plugin_name: str) -> str:
+    """A short name: the distribution of a typed plugin, ``dist:Class`` of a legacy one."""
+    info = pm.plugin_infos.get(plugin_name)
+    if info is None:
+        return plugin_name
+    dist = info.distribution or info.value
+    if info.kind == "legacy":
+        return f"{dist}:{info.value.rpartition(':')[2]} (legacy)"
+    return f"{dist} (typed)"
+
+
+def _monitor(pm: _manager.NovaPluginManager) -> Callable[[], None]:
+    """Print each phase with its plugins in run order, and after it their times."""
+
     def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Any) -> None:
-        names = [i.plugin_name for i in reversed(impls) if not _manager.is_core_impl(i)]
+        names = [_label(pm, i.plugin_name) for i in reversed(impls) if not _manager.is_core_impl(i)]
         kind = "wrappers" if not hook_name.endswith(("_pre", "_post")) else "order"
         print(f"   {hook_name:<28} {kind}: {', '.join(names) or '-'}", file=_out)
 
     def after(outcome: Any, hook_name: str, impls: Any, kwargs: Any) -> None:
-        pass
+        return None
 
-    return pm.add_hookcall_monitoring(before, after)
+    undo_order = pm.add_hookcall_monitoring(before, after)
+    def times(hook_name: str, timing: Mapping[str, float], total: float) -> None:
+        parts = ", ".join(
+            f"{_label(pm, name).split(' (')[0]} {seconds * 1e3:.3f} ms"
+            for name, seconds in timing.items()
+        )
+        print(f"      time: {parts}; total {total * 1e3:.3f} ms", file=_out)
+
+    undo_times = _tracing.enable(pm, times)
+
+    def undo() -> None:
+        undo_times()
+        undo_order()
+
+    return undo
 
 
 class _NoTraceback(logging.Formatter):
@@ -196,27 +223,36 @@ class _NoTraceback(logging.Formatter):
         return self.formatMessage(record)
 
 
-def run(out: TextIO = sys.stdout) -> int:
-    """Run the demo lifecycle, printing to ``out``; return an exit status."""
+def run(out: TextIO = sys.stdout, trace: bool = False) -> int:
+    """Run the demo lifecycle, printing to ``out``; return an exit status.
+
+    :param trace: also emit the trace log lines a live process gets with
+        ``NOVA_HOOKSPEC_TRACE=1``.
+    """
     global _out
     _out = out
     handler = logging.StreamHandler(out)
-    handler.setFormatter(_NoTraceback("      log %(levelname)s: %(message)s"))
-    logger = logging.getLogger("nova_hookspec")
+    handler.setFormatter(_NoTraceback("      log %(levelname)s %(name)s: %(message)s"))
+    # Plugins log on loggers of their own: show every logger's records, as Nova's log would.
+    logger = logging.getLogger()
+    saved_level = logger.level
     logger.addHandler(handler)
-    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    trace_logger = logging.getLogger("nova_hookspec.trace")
+    trace_logger.setLevel(logging.INFO if trace else logging.WARNING)
+    print("nova-hookspec demo: one instance through Nova's four hook points", file=out)
     pm = _manager.get_plugin_manager()
-    discovered = sorted(pm.plugin_infos)
+    discovered = sorted({_label(pm, name) for name in pm.plugin_infos})
     added = []
     for name, factory in DEMO_PLUGINS:
         if pm.get_plugin(name) is None:
             pm.register(factory(), name)
             added.append(name)
     undo = _monitor(pm)
+    undo_trace = _tracing.enable(pm) if trace else (lambda: None)
     try:
-        print("nova-hookspec demo: one instance through Nova's four hook points", file=out)
-        print(f"plugins: {len(DEMO_PLUGINS)} built-in demo plugins; "
-              f"{len(discovered)} installed: {', '.join(discovered) or 'none'}", file=out)
+        print(f"plugins: {len(DEMO_PLUGINS)} built-in demo plugins; {len(pm.plugin_infos)} "
+              f"installed: {', '.join(discovered) or 'none'}", file=out)
         api, compute = ComputeAPI(), ComputeManager()
         print("\n1. create_instance: nova-api accepts a boot request", file=out)
         instances, reservation = api.create("ctx", "m1.small", "cirros", display_name="web-1",
@@ -243,8 +279,10 @@ def run(out: TextIO = sys.stdout) -> int:
             print(f"   -> refused before Nova ran: FatalHookException: {exc}", file=out)
         return 0
     finally:
+        undo_trace()
         undo()
         for name in added:
             pm.unregister(name=name)
         logger.removeHandler(handler)
-        logger.propagate = True
+        logger.setLevel(saved_level)
+        trace_logger.setLevel(logging.NOTSET)

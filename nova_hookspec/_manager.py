@@ -14,7 +14,7 @@ from typing import Any
 
 import pluggy
 
-from nova_hookspec import _callers, _discovery, _points, _validation, hookspecs
+from nova_hookspec import _callers, _discovery, _points, _tracing, _validation, hookspecs
 from nova_hookspec._errors import PluginValidationError
 from nova_hookspec._legacy import LegacyHook
 from nova_hookspec._markers import PROJECT_NAME
@@ -192,6 +192,7 @@ def _build() -> NovaPluginManager:
         if _building is not None:  # re-entered from a plugin being loaded
             return _building
         pm = _building = NovaPluginManager()
+        _tracing.enable_from_environment(pm)
         try:
             pm.discovery = _discovery.discover(pm)
         finally:

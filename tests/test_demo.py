@@ -25,7 +25,7 @@ def test_demo_walks_all_four_hook_points_in_order() -> None:
         "[nova] API.create builds 1") < out.index("[demo-tagger] tagged") < out.index(
         "[demo-inventory] recorded web-1")
     assert "'managed-by': 'nova-hookspec'" in out  # the wrapper's change reached the caller
-    assert "log WARNING: plugin 'demo-dns' failed in hook 'instance_network_info_post'" in out
+    assert "log WARNING nova_hookspec: plugin 'demo-dns' failed in hook 'instance_network_info_post'" in out
     assert "refused before Nova ran: FatalHookException" in out
     assert "[nova] API.create builds" in out.split("5. create_instance")[0]
     assert "[nova]" not in out.split("5. create_instance")[1]

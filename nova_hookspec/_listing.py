@@ -1,0 +1,122 @@
+"""What ``nova-hookspec list`` and ``check`` report.
+
+``list`` reads the order from the very lists the hook executor walks
+(pluggy's ``get_hookimpls()``, last first), so what it prints is the order
+the process will use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pluggy
+
+from nova_hookspec import _points
+from nova_hookspec._manager import NovaPluginManager, is_core_impl
+
+
+@dataclass(frozen=True)
+class Step:
+    """One implementation in a phase, in run order."""
+
+    position: int
+    plugin: str
+    kind: str  # typed, legacy, code, nova
+    wrapper: bool
+    tryfirst: bool
+    trylast: bool
+    entry_point: str | None
+    distribution: str | None
+    version: str | None
+
+
+def run_order(pm: NovaPluginManager, hook_name: str) -> list[Step]:
+    """The implementations of ``hook_name`` in the order they start running."""
+    hook: pluggy.HookCaller = getattr(pm.hook, hook_name)
+    steps = []
+    for position, impl in enumerate(reversed(hook.get_hookimpls()), start=1):
+        info = pm.plugin_infos.get(impl.plugin_name)
+        kind = "nova" if is_core_impl(impl) else (info.kind if info else "code")
+        steps.append(Step(
+            position=position,
+            plugin="Nova's callable" if kind == "nova" else impl.plugin_name,
+            kind=kind,
+            wrapper=bool(impl.wrapper or impl.hookwrapper),
+            tryfirst=bool(impl.tryfirst),
+            trylast=bool(impl.trylast),
+            entry_point=info.value if info else None,
+            distribution=info.distribution if info else None,
+            version=info.version if info else None,
+        ))
+    return steps
+
+
+def listing(pm: NovaPluginManager) -> list[dict[str, Any]]:
+    """Every hook point and phase with its run order (the ``--json`` form)."""
+    result = []
+    for point in _points.points():
+        for phase in _points.PHASES:
+            hook_name = point.hook_name(phase)
+            result.append({
+                "point": point.name,
+                "phase": phase,
+                "hook": hook_name,
+                "nova_target": point.nova_target,
+                "order": [asdict(step) for step in run_order(pm, hook_name)],
+            })
+    return result
+
+
+def _mark(step: Step) -> str:
+    marks = [step.kind]
+    if step.wrapper:
+        marks.append("wrapper")
+    if step.tryfirst:
+        marks.append("tryfirst")
+    if step.trylast:
+        marks.append("trylast")
+    if step.distribution:
+        marks.append(f"{step.distribution} {step.version}")
+    return ", ".join(marks)
+
+
+def format_listing(pm: NovaPluginManager) -> str:
+    """The human form of :func:`listing`."""
+    lines = []
+    current = None
+    for entry in listing(pm):
+        if entry["point"] != current:
+            current = entry["point"]
+            target = f"  ({entry['nova_target']})" if entry["nova_target"] else "  (custom)"
+            lines.append(f"{current}{target}")
+        steps = [Step(**s) for s in entry["order"]]
+        lines.append(f"  {entry['phase']:<5} {entry['hook']}")
+        plugins = [s for s in steps if s.kind != "nova"]
+        if not plugins:
+            lines.append("        (no plugin)")
+        for n, step in enumerate(plugins, start=1):
+            lines.append(f"        {n}. {step.plugin}  [{_mark(step)}]")
+        if entry["phase"] == "call" and plugins:
+            lines.append("        -> Nova's callable, innermost")
+    return "\n".join(lines)
+
+
+def format_check(pm: NovaPluginManager) -> tuple[str, int]:
+    """The ``check`` report and its exit status (1 when any plugin is broken)."""
+    report = pm.discovery
+    if report is None:  # pragma: no cover - get_plugin_manager() always discovers
+        return "no discovery ran", 1
+    lines = []
+    for problem in report.problems:
+        lines.append(f"ERROR {problem.info.name}: {problem.message}")
+    for info, why in report.blocked:
+        lines.append(f"blocked {info.name}: {why}")
+    for info in report.registered:
+        lines.append(f"ok    {info.name} ({info.kind}, {info.entry_point})")
+    status = 1 if report.problems else 0
+    lines.append(
+        f"{len(report.registered)} plugin(s) ok, {len(report.problems)} broken, "
+        f"{len(report.blocked)} blocked"
+    )
+    return "\n".join(lines), status
