@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -58,6 +61,25 @@ def plugins(session: nox.Session) -> None:
         "python", "-m", "pytest", *(f"{p}/tests" for p in PLUGINS), "tests_plugins",
         *session.posargs,
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Per-call cost against Nova's own nova/hooks.py, raw pluggy and a hand loop."""
+    session.install(".", "stevedore", "oslo.log", "oslo.i18n")
+    tmp = Path(session.create_tmp())
+    wheel_dir = tmp / "wheel"
+    session.run("python", "-m", "pip", "download", "--no-deps", "--quiet", "--dest",
+                str(wheel_dir), "nova==21.2.4")
+    nova_dir = tmp / "nova-hooks"
+    (nova_dir / "nova").mkdir(parents=True, exist_ok=True)
+    # Nova's own hooks module and its i18n helper, taken from the wheel at bench time.
+    [wheel] = wheel_dir.glob("nova-21.2.4-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        for name in ("nova/hooks.py", "nova/i18n.py"):
+            (nova_dir / name).write_bytes(archive.read(name))
+    (nova_dir / "nova" / "__init__.py").write_text("")
+    session.run("python", "benchmarks/run.py", "--nova-hooks", str(nova_dir), *session.posargs)
 
 
 @nox.session

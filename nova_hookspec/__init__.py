@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from nova_hookspec import compat, hookspecs
 from nova_hookspec._calls import HookedFunction, add_hook
+from nova_hookspec._controls import configure
 from nova_hookspec._discovery import PluginInfo
 from nova_hookspec._errors import FatalHookException, HookDeclarationError, PluginValidationError
 from nova_hookspec._manager import NovaPluginManager, get_plugin_manager, reset
@@ -35,6 +36,7 @@ __all__ = [
     "add_hook",
     "attach_nova",
     "compat",
+    "configure",
     "detach_nova",
     "get_plugin_manager",
     "hookimpl",

@@ -30,6 +30,7 @@ from typing import Any, Final, cast
 import pluggy
 
 from nova_hookspec import _errors, _points, _tracing
+from nova_hookspec._legacy import LegacyHook
 
 log = logging.getLogger("nova_hookspec")
 
@@ -221,3 +222,77 @@ def multicall(
     if exception is not None:
         raise exception
     return result
+
+
+# ---------------------------------------------------------------- observer phases, fast
+
+
+class PhasePlan:
+    """One phase of a hook point as it stands between two registry changes.
+
+    :param hook_name: the pluggy hook.
+    :param impls: its implementations, in pluggy's list order (a snapshot).
+    :param steps: for a phase of plain implementations only, what the fast
+        observer loop calls, in run order; ``None`` when wrappers take part.
+    :param typed: whether any step asks for typed arguments.
+    """
+
+    __slots__ = ("firstresult", "hook_name", "impls", "steps", "typed")
+
+    def __init__(self, hook_name: str, phase: str, impls: list[pluggy.HookImpl]) -> None:
+        self.hook_name = hook_name
+        self.firstresult = phase == "call"
+        self.impls = impls
+        self.typed = False
+        steps: list[tuple[str, Any, tuple[str, ...], tuple[str, ...], Any]] = []
+        for impl in reversed(impls):
+            if impl.wrapper or impl.hookwrapper:
+                self.typed = True
+                self.steps = None
+                return
+            legacy = getattr(impl.plugin, "methods", {}).get(phase) if isinstance(
+                impl.plugin, LegacyHook) else None
+            if legacy is None:
+                self.typed = True
+            steps.append((impl.plugin_name, impl.function, tuple(impl.argnames),
+                          tuple(impl.kwargnames), legacy))
+        self.steps = tuple(steps)
+
+
+def run_observers(
+    plan: PhasePlan,
+    hook_kwargs: Mapping[str, Any] | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    function: Any,
+    result: Any = None,
+    post: bool = False,
+) -> None:
+    """Call the plain implementations of an observer phase, with the error policy.
+
+    What pluggy's loop would do for plain implementations, with nothing
+    rebuilt per call: a legacy class's own method is called directly, the way
+    Nova called it. ``function`` is the hooked function when legacy classes
+    get it first (``pass_function``), else ``None``.
+    """
+    assert plan.steps is not None
+    for plugin_name, impl_function, argnames, kwargnames, legacy in plan.steps:
+        try:
+            if legacy is not None:
+                if function is None:
+                    if post:
+                        legacy(result, *args, **kwargs)
+                    else:
+                        legacy(*args, **kwargs)
+                elif post:
+                    legacy(function, result, *args, **kwargs)
+                else:
+                    legacy(function, *args, **kwargs)
+            else:
+                assert hook_kwargs is not None
+                extra = {n: hook_kwargs[n] for n in kwargnames if n in hook_kwargs}
+                impl_function(*[hook_kwargs[n] for n in argnames], **extra)
+        except Exception as exc:
+            report_failure(plugin_name, plan.hook_name, exc)
+            if not _is_plugin_failure(exc):
+                raise

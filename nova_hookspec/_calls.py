@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from nova_hookspec import _manager
 from nova_hookspec._binding import ArgumentPlan
-from nova_hookspec._callers import HOOKED
+from nova_hookspec._callers import HOOKED, run_observers
 from nova_hookspec._points import HookPoint
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -56,17 +56,39 @@ class HookedFunction:
         dispatch = pm.dispatch(self.point)
         if dispatch is None:
             return self.function(*args, **kwargs)
-        hook_kwargs = self.plan.bind(args, kwargs)
-        hook_kwargs[HOOKED] = self
-        if dispatch.pre is not None:
-            dispatch.pre(**hook_kwargs)
-        if dispatch.call is not None:
-            result = dispatch.call(**hook_kwargs)
+        fast = not pm.monitored
+        legacy_function = self.function if self.pass_function else None
+        hook_kwargs: dict[str, Any] | None = None
+        pre, call, post = dispatch.pre, dispatch.call, dispatch.post
+        if pre is not None:
+            if pre.typed or not fast:
+                hook_kwargs = self._bind(args, kwargs)
+            if fast and pre.steps is not None:
+                run_observers(pre, hook_kwargs, args, kwargs, legacy_function)
+            else:
+                pm.run_phase(pre, hook_kwargs or self._bind(args, kwargs))
+        if call is not None:
+            if hook_kwargs is None:
+                hook_kwargs = self._bind(args, kwargs)
+            result = pm.run_phase(call, hook_kwargs)
         else:
             result = self.function(*args, **kwargs)
-        if dispatch.post is not None:
-            dispatch.post(result=result, **hook_kwargs)
+        if post is not None:
+            if post.typed or not fast:
+                if hook_kwargs is None:
+                    hook_kwargs = self._bind(args, kwargs)
+                hook_kwargs["result"] = result
+            if fast and post.steps is not None:
+                run_observers(post, hook_kwargs, args, kwargs, legacy_function, result, post=True)
+            else:
+                assert hook_kwargs is not None
+                pm.run_phase(post, hook_kwargs)
         return result
+
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        hook_kwargs = self.plan.bind(args, kwargs)
+        hook_kwargs[HOOKED] = self
+        return hook_kwargs
 
 
 def add_hook(name: str, pass_function: bool = False) -> Callable[[_F], _F]:
@@ -92,9 +114,15 @@ def add_hook(name: str, pass_function: bool = False) -> Callable[[_F], _F]:
             function.__hook_name__ = name  # type: ignore[attr-defined]
         hooked = HookedFunction(point, function, pass_function)
         call = hooked.call
+        point_name = point.name
+        state = _manager.STATE
 
         @functools.wraps(function)
         def hooked_call(*args: Any, **kwargs: Any) -> Any:
+            # The no-plugin path, inline: a plain call after two lookups.
+            pm = state.current
+            if pm is not None and pm._dispatch.get(point_name, pm) is None:
+                return function(*args, **kwargs)
             return call(args, kwargs)
 
         hooked_call.__hook_name__ = name  # type: ignore[attr-defined]

@@ -78,9 +78,20 @@ def _entry_points(group: str) -> Iterator[metadata.EntryPoint]:
     yield from metadata.entry_points(group=group)
 
 
-def _info(ep: metadata.EntryPoint, kind: PluginKind, position: int) -> PluginInfo:
+def _info(
+    ep: metadata.EntryPoint,
+    kind: PluginKind,
+    position: int,
+    dists: dict[int, tuple[str | None, str | None]],
+) -> PluginInfo:
     dist = getattr(ep, "dist", None)
-    dist_name = dist.name if dist is not None else None
+    if dist is None:
+        dist_name, version = None, None
+    elif id(dist) in dists:
+        dist_name, version = dists[id(dist)]
+    else:  # reading METADATA is the costly part: once per distribution
+        meta = dist.metadata
+        dist_name, version = dists[id(dist)] = (meta["Name"], meta["Version"])
     suffix = f"[{ep.name}]" if kind == "legacy" else ""
     return PluginInfo(
         name=f"{dist_name or '?'}:{ep.value}{suffix}",
@@ -89,7 +100,7 @@ def _info(ep: metadata.EntryPoint, kind: PluginKind, position: int) -> PluginInf
         entry_point=f"{ep.name} = {ep.value}",
         value=ep.value,
         distribution=dist_name,
-        version=dist.version if dist is not None else None,
+        version=version,
         position=position,
     )
 
@@ -106,6 +117,7 @@ class _Discovery:
         self.controls = _controls.current()
         self.report = DiscoveryReport()
         self.position = 0
+        self.dists: dict[int, tuple[str | None, str | None]] = {}
 
     def problem(self, info: PluginInfo, what: str, exc: BaseException) -> None:
         message = f"{describe(info)} {what}: {type(exc).__name__}: {exc}"
@@ -114,7 +126,7 @@ class _Discovery:
 
     def entries(self, group: str, kind: PluginKind) -> Iterator[tuple[PluginInfo, object]]:
         for ep in _entry_points(group):
-            info = _info(ep, kind, self.position)
+            info = _info(ep, kind, self.position, self.dists)
             self.position += 1
             refusal = self.controls.refusal(info.distribution, info.value)
             if refusal is not None:

@@ -51,13 +51,23 @@ class LegacyHook:
             raise ValueError(f"{obj!r} is marked both tryfirst and trylast")
         self.point = point
         self.obj = obj
+        #: The class's own methods, which the fast observer loop calls directly.
+        self.methods: dict[str, Callable[..., Any]] = {}
+        #: The hooks this adapter implements.
+        self.hook_names: frozenset[str] = frozenset(
+            name
+            for name, method in ((point.hook_name("pre"), pre), (point.hook_name("post"), post))
+            if callable(method)
+        )
         self.tryfirst = tryfirst
         self.trylast = trylast
         mark = hookimpl(tryfirst=tryfirst, trylast=trylast)
         if callable(pre):
             setattr(self, point.hook_name("pre"), mark(_pre_caller(pre)))
+            self.methods["pre"] = pre
         if callable(post):
             setattr(self, point.hook_name("post"), mark(_post_caller(post)))
+            self.methods["post"] = post
 
     @classmethod
     def from_entry_point(cls, hook: str, loaded: object, value: str) -> LegacyHook:

@@ -22,11 +22,11 @@ from nova_hookspec._markers import PROJECT_NAME
 
 @dataclass(frozen=True)
 class Dispatch:
-    """Which phases of a point have plugins (``None``: skip the phase)."""
+    """The phases of a point that have plugins (``None``: skip the phase)."""
 
-    pre: pluggy.HookCaller | None
-    call: pluggy.HookCaller | None
-    post: pluggy.HookCaller | None
+    pre: _callers.PhasePlan | None
+    call: _callers.PhasePlan | None
+    post: _callers.PhasePlan | None
 
 
 class NovaPluginManager(pluggy.PluginManager):
@@ -114,6 +114,12 @@ class NovaPluginManager(pluggy.PluginManager):
             super().set_blocked(name)
             self._changed()
 
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        """As pluggy's, with a shortcut for legacy adapters (whose hooks are known)."""
+        if isinstance(plugin, LegacyHook) and name not in plugin.hook_names:
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
     def has_trylast_impl(self, plugin: object) -> bool:
         """Whether any hookimpl of ``plugin`` is marked trylast."""
         for attr in dir(plugin):
@@ -121,6 +127,15 @@ class NovaPluginManager(pluggy.PluginManager):
             if opts is not None and opts.get("trylast"):
                 return True
         return False
+
+    @property
+    def monitored(self) -> bool:
+        """Whether hook-call monitoring (tracing) wraps the hook executor."""
+        return self._inner_hookexec is not _callers.multicall
+
+    def run_phase(self, plan: _callers.PhasePlan, hook_kwargs: dict[str, Any]) -> Any:
+        """Run one phase through pluggy's executor (and any monitoring of it)."""
+        return self._hookexec(plan.hook_name, plan.impls, hook_kwargs, plan.firstresult)
 
     def _changed(self) -> None:
         self._generation += 1
@@ -136,13 +151,15 @@ class NovaPluginManager(pluggy.PluginManager):
             pass
         self.ensure_point(point)
         generation = self._generation
-        callers = []
+        plans: list[_callers.PhasePlan | None] = []
         for phase in _points.PHASES:
-            hook: pluggy.HookCaller = getattr(self.hook, point.hook_name(phase))
-            plugins = [i for i in hook.get_hookimpls() if not is_core_impl(i)]
-            callers.append(hook if plugins else None)
-        pre, call, post = callers
-        dispatch = Dispatch(pre, call, post) if any(callers) else None
+            hook_name = point.hook_name(phase)
+            hook: pluggy.HookCaller = getattr(self.hook, hook_name)
+            impls = hook.get_hookimpls()
+            plugins = [i for i in impls if not is_core_impl(i)]
+            plans.append(_callers.PhasePlan(hook_name, phase, impls) if plugins else None)
+        pre, call, post = plans
+        dispatch = Dispatch(pre, call, post) if any(plans) else None
         with self._lock:
             if generation == self._generation:
                 self._dispatch[point.name] = dispatch
@@ -166,9 +183,19 @@ def hookspecs_core_impl(point_name: str) -> Any:
 
 # ---------------------------------------------------------------- process-wide manager
 
+class _ProcessState:
+    """The process-wide manager, and the one being built by discovery."""
+
+    __slots__ = ("building", "current")
+
+    def __init__(self) -> None:
+        self.current: NovaPluginManager | None = None
+        self.building: NovaPluginManager | None = None
+
+
+#: Read on every hooked call: ``STATE.current`` is the process-wide manager.
+STATE = _ProcessState()
 _lock = threading.RLock()
-_current: NovaPluginManager | None = None
-_building: NovaPluginManager | None = None
 
 
 def get_plugin_manager() -> NovaPluginManager:
@@ -178,39 +205,37 @@ def get_plugin_manager() -> NovaPluginManager:
     discovery. A plugin that calls back into nova_hookspec while being loaded
     gets the manager under construction.
     """
-    pm = _current
+    pm = STATE.current
     if pm is not None:
         return pm
     return _build()
 
 
 def _build() -> NovaPluginManager:
-    global _current, _building
     with _lock:
-        if _current is not None:
-            return _current
-        if _building is not None:  # re-entered from a plugin being loaded
-            return _building
-        pm = _building = NovaPluginManager()
+        if STATE.current is not None:
+            return STATE.current
+        if STATE.building is not None:  # re-entered from a plugin being loaded
+            return STATE.building
+        pm = STATE.building = NovaPluginManager()
         _tracing.enable_from_environment(pm)
         try:
             pm.discovery = _discovery.discover(pm)
         finally:
-            _building = None
-        _current = pm
+            STATE.building = None
+        STATE.current = pm
         return pm
 
 
 def current() -> NovaPluginManager | None:
     """The process-wide manager if it exists (no discovery triggered)."""
-    return _current or _building
+    return STATE.current or STATE.building
 
 
 def reset() -> None:
     """Drop every plugin, discovered or registered; the next use rediscovers."""
-    global _current
     with _lock:
-        _current = None
+        STATE.current = None
 
 
 def declare_point(name: str) -> _points.HookPoint:
