@@ -71,7 +71,8 @@ def test_register_and_unregister_while_six_threads_call() -> None:
     for events in calls.values():
         # Each call saw one plugin set, before or after a change, in both phases.
         assert events in (without, with_toggled), events
-    assert without in calls.values() and with_toggled in calls.values()
+    assert without in calls.values()
+    assert with_toggled in calls.values()
 
 
 def test_plugin_that_calls_another_hooked_function() -> None:
@@ -119,4 +120,5 @@ for _i in range(500):
     assert len(pm.plugin_infos) == 500
     hooked("api", "ctx", "m1", "img")
     assert site.events == [f"Hook{i}" for i in range(500)]  # discovery order kept
-    assert pm.discovery is not None and pm.discovery.problems == []
+    assert pm.discovery is not None
+    assert pm.discovery.problems == []

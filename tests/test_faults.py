@@ -77,7 +77,8 @@ def test_faulty_wrapper_on_a_failing_call(
         # runs: re-raising what it was given is no failure.
         assert messages == []
     elif fault == "never-yields":
-        assert messages and "without yielding" in messages[0]
+        assert messages
+        assert "without yielding" in messages[0]
     else:
         assert "before its yield" in messages[0]
 
