@@ -83,6 +83,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML documentation; any warning is an error."""
+    session.install(".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the package, tests, plugins and this file."""
     session.install("ruff")
@@ -91,6 +98,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package."""
-    session.install(".", "mypy")
+    """mypy --strict over the package and every example plugin."""
+    session.install(".", *(f"./{p}" for p in PLUGINS), "mypy")
     session.run("mypy", "--strict", "nova_hookspec")
+    for plugin in PLUGINS:
+        package = next(Path(plugin).glob("nova_hookspec_*/__init__.py")).parent
+        session.run("mypy", "--strict", str(package))
