@@ -87,6 +87,7 @@ def docs(session: nox.Session) -> None:
     """Build the HTML documentation; any warning is an error."""
     session.install(".[docs]")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    session.run("python", "docs/check_build.py", "docs/_build/html")
 
 
 @nox.session

@@ -82,16 +82,18 @@ def _info(
     ep: metadata.EntryPoint,
     kind: PluginKind,
     position: int,
-    dists: dict[int, tuple[str | None, str | None]],
+    dists: dict[int, tuple[object, str | None, str | None]],
 ) -> PluginInfo:
     dist = getattr(ep, "dist", None)
     if dist is None:
         dist_name, version = None, None
     elif id(dist) in dists:
-        dist_name, version = dists[id(dist)]
+        # The cache holds the distribution object itself, so its id is not reused.
+        _, dist_name, version = dists[id(dist)]
     else:  # reading METADATA is the costly part: once per distribution
         meta = dist.metadata
-        dist_name, version = dists[id(dist)] = (meta["Name"], meta["Version"])
+        dist_name, version = meta["Name"], meta["Version"]
+        dists[id(dist)] = (dist, dist_name, version)
     suffix = f"[{ep.name}]" if kind == "legacy" else ""
     return PluginInfo(
         name=f"{dist_name or '?'}:{ep.value}{suffix}",
@@ -117,7 +119,7 @@ class _Discovery:
         self.controls = _controls.current()
         self.report = DiscoveryReport()
         self.position = 0
-        self.dists: dict[int, tuple[str | None, str | None]] = {}
+        self.dists: dict[int, tuple[object, str | None, str | None]] = {}
 
     def problem(self, info: PluginInfo, what: str, exc: BaseException) -> None:
         message = f"{describe(info)} {what}: {type(exc).__name__}: {exc}"

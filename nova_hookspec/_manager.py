@@ -42,7 +42,6 @@ class NovaPluginManager(pluggy.PluginManager):
         super().__init__(PROJECT_NAME)
         self._inner_hookexec = _callers.multicall
         self._lock = threading.RLock()
-        self._generation = 0
         self._dispatch: dict[str, Dispatch | None] = {}
         self._cores: dict[str, _callers.CallCore] = {}
         #: Where each entry-point plugin came from, by registered name.
@@ -138,7 +137,6 @@ class NovaPluginManager(pluggy.PluginManager):
         return self._hookexec(plan.hook_name, plan.impls, hook_kwargs, plan.firstresult)
 
     def _changed(self) -> None:
-        self._generation += 1
         self._dispatch.clear()
 
     # ------------------------------------------------------------ dispatch
@@ -150,19 +148,18 @@ class NovaPluginManager(pluggy.PluginManager):
         except KeyError:
             pass
         self.ensure_point(point)
-        generation = self._generation
-        plans: list[_callers.PhasePlan | None] = []
-        for phase in _points.PHASES:
-            hook_name = point.hook_name(phase)
-            hook: pluggy.HookCaller = getattr(self.hook, hook_name)
-            impls = hook.get_hookimpls()
-            plugins = [i for i in impls if not is_core_impl(i)]
-            plans.append(_callers.PhasePlan(hook_name, phase, impls) if plugins else None)
-        pre, call, post = plans
-        dispatch = Dispatch(pre, call, post) if any(plans) else None
+        # Under the registry lock: all three phases from one state of the registry.
         with self._lock:
-            if generation == self._generation:
-                self._dispatch[point.name] = dispatch
+            plans: list[_callers.PhasePlan | None] = []
+            for phase in _points.PHASES:
+                hook_name = point.hook_name(phase)
+                hook: pluggy.HookCaller = getattr(self.hook, hook_name)
+                impls = hook.get_hookimpls()
+                plugins = [i for i in impls if not is_core_impl(i)]
+                plans.append(_callers.PhasePlan(hook_name, phase, impls) if plugins else None)
+            pre, call, post = plans
+            dispatch = Dispatch(pre, call, post) if any(plans) else None
+            self._dispatch[point.name] = dispatch
         return dispatch
 
 

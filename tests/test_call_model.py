@@ -303,3 +303,35 @@ def test_wraps_keeps_signature_for_introspection() -> None:
         "self", "context", "instance", "bdms"
     ]
 
+
+
+def test_impl_keyword_defaults_are_filled_on_every_pluggy_release() -> None:
+    # pluggy 1.7 passes an impl's defaulted parameters, 1.5/1.6 do not: nova_hookspec
+    # runs hooks itself, so a plugin gets the real value on both.
+    seen = []
+
+    class Defaults:
+        @nova_hookspec.hookimpl
+        def create_instance_pre(self, flavor=None, metadata="unset"):
+            seen.append(("pre", flavor, metadata))
+
+        @nova_hookspec.hookimpl(wrapper=True)
+        def create_instance(self, display_name="unset"):
+            seen.append(("wrap", display_name))
+            return (yield)
+
+    nova_hookspec.get_plugin_manager().register(Defaults())
+    API().create("ctx", "m1.small", "img", display_name="web-1")
+    assert seen == [("pre", "m1.small", None), ("wrap", "web-1")]
+
+
+def test_old_style_hookwrapper_can_force_the_result() -> None:
+    class OldStyle:
+        @nova_hookspec.hookimpl(hookwrapper=True)
+        def create_instance(self):
+            outcome = yield
+            instances, _reservation_id = outcome.get_result()
+            outcome.force_result((instances, "forced"))
+
+    nova_hookspec.get_plugin_manager().register(OldStyle())
+    assert API().create("ctx", "m1", "img", display_name="a") == (["instance:a"], "forced")
