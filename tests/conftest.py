@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,28 @@ from sitehelper import Site, site_fixture
 
 import nova_hookspec
 
-__all__ = ["Site"]
+__all__ = ["INSTALLED", "Site"]
+
+
+def _installed_plugin_distributions() -> set[str]:
+    names = set()
+    for group in (nova_hookspec.TYPED_GROUP, nova_hookspec.LEGACY_GROUP):
+        for ep in metadata.entry_points(group=group):
+            if ep.dist is not None:
+                names.add(ep.dist.name)
+    return names
+
+
+#: Plugins installed in the environment that runs the tests (the example
+#: plugins after the README's first command, an operator's own): the suite
+#: blocks them, so each test sees only the distributions it creates.
+INSTALLED = ",".join(sorted(_installed_plugin_distributions()))
 
 
 @pytest.fixture(autouse=True)
-def _fresh_manager() -> Iterator[None]:
+def _fresh_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if INSTALLED:
+        monkeypatch.setenv("NOVA_HOOKSPEC_DISABLE", INSTALLED)
     nova_hookspec.reset()
     yield
     nova_hookspec.reset()

@@ -35,7 +35,8 @@ def install(site: Site) -> None:
 
 
 def loaded() -> list[str | None]:
-    return sorted(i.distribution for i in nova_hookspec.get_plugin_manager().plugin_infos.values())
+    infos = nova_hookspec.get_plugin_manager().plugin_infos.values()
+    return sorted(i.distribution for i in infos if (i.distribution or "").startswith("acme"))
 
 
 def test_disable_autoload(site: Site, monkeypatch: pytest.MonkeyPatch,
