@@ -37,6 +37,9 @@ def _unknown(*args: Any, **kwargs: Any) -> None:
     raise TypeError("HookManager.run_pre/run_post got no function to describe")
 
 
+_described: dict[tuple[str, Callable[..., Any] | None], HookedFunction] = {}
+
+
 class HookManager:
     """Run the pre or post phase of one hook point by hand, as Nova's class did.
 
@@ -55,7 +58,12 @@ class HookManager:
         f: Callable[..., Any] | None,
         extra: dict[str, Any],
     ) -> None:
-        hooked = HookedFunction(self.point, f or _unknown, pass_function=f is not None)
+        key = (self.point.name, f)
+        hooked = _described.get(key)
+        if hooked is None:  # the argument plan is worked out once per function
+            hooked = _described[key] = HookedFunction(
+                self.point, f or _unknown, pass_function=f is not None
+            )
         hook_kwargs = hooked.plan.bind(tuple(args), kwargs)
         hook_kwargs[HOOKED] = hooked
         pm = _manager.get_plugin_manager()
