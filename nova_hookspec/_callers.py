@@ -1,10 +1,11 @@
 """Running one hook: pluggy's call order with nova_hookspec's error policy.
 
 pluggy decides *which* implementations run and in what order; this module
-decides what a failure means. It is installed as the plugin manager's hook
-executor, so every hook call goes through it (the hooked-call model and
-direct ``pm.hook.NAME(...)`` calls alike), and pluggy's hook-call monitoring
-wraps it as usual.
+decides what a failure means. :func:`multicall` is installed as the plugin
+manager's hook executor, so every pluggy hook call goes through it (wrapped
+call phases, direct ``pm.hook.NAME(...)`` calls, anything under pluggy's
+hook-call monitoring); :func:`run_observers` runs observer phases of plain
+implementations without pluggy's per-call machinery, with the same rules.
 
 The rules:
 
@@ -31,10 +32,11 @@ import pluggy
 
 from nova_hookspec import _errors, _points, _tracing
 from nova_hookspec._legacy import LegacyHook
+from nova_hookspec._markers import PROJECT_NAME
 
 log = logging.getLogger("nova_hookspec")
 
-#: Caller keyword under which the hooked call passes its :class:`HookedCall`
+#: Caller keyword under which the hooked call passes its ``HookedFunction``
 #: to nova_hookspec's own implementations (never to plugins: no spec has it).
 HOOKED: Final = "_hooked"
 
@@ -49,7 +51,23 @@ class CallCore:
         return f"<nova_hookspec call core {self.point_name!r}>"
 
 
+def core_impl(point_name: str) -> Any:
+    """The innermost implementation of a call hook: run Nova's callable."""
+
+    def call(args: tuple[Any, ...], kwargs: dict[str, Any], _hooked: Any = None) -> object:
+        if _hooked is None:
+            raise pluggy.HookCallError(
+                f"hook {point_name!r} runs Nova's callable: call the decorated function, "
+                "not the hook, to make the call"
+            )
+        return _hooked.function(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = point_name
+    return pluggy.HookimplMarker(PROJECT_NAME)(trylast=True)(call)
+
+
 def phase_of(hook_name: str) -> str:
+    """The phase (pre, call, post) of a hook name."""
     located = _points.hook_phase(hook_name)
     return located[1] if located else "call"
 

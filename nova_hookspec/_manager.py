@@ -66,8 +66,7 @@ class NovaPluginManager(pluggy.PluginManager):
                 namespace.__dict__.update(hookspecs.generic_specs(point.name))
                 self.add_hookspecs(namespace)
             core = _callers.CallCore(point.name)
-            impl = hookspecs_core_impl(point.name)
-            setattr(core, point.name, impl)
+            setattr(core, point.name, _callers.core_impl(point.name))
             super().register(core, f"nova_hookspec.core:{point.name}")
             self._cores[point.name] = core
             self._changed()
@@ -162,23 +161,6 @@ class NovaPluginManager(pluggy.PluginManager):
             self._dispatch[point.name] = dispatch
         return dispatch
 
-
-def hookspecs_core_impl(point_name: str) -> Any:
-    """The innermost implementation of a call hook: run Nova's callable."""
-
-    def call(args: tuple[Any, ...], kwargs: dict[str, Any], _hooked: Any = None) -> object:
-        if _hooked is None:
-            raise pluggy.HookCallError(
-                f"hook {point_name!r} runs Nova's callable: call the decorated function, "
-                "not the hook, to make the call"
-            )
-        return _hooked.function(*args, **kwargs)
-
-    call.__qualname__ = call.__name__ = point_name
-    return pluggy.HookimplMarker(PROJECT_NAME)(trylast=True)(call)
-
-
-# ---------------------------------------------------------------- process-wide manager
 
 class _ProcessState:
     """The process-wide manager, and the one being built by discovery."""
