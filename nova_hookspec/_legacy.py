@@ -76,12 +76,11 @@ class LegacyHook:
         if not callable(loaded):
             raise TypeError(f"{loaded!r} is not a class")
         obj = loaded()
-        tryfirst = _listed(TRYFIRST_ENV, hook, value) or bool(getattr(obj, "tryfirst", False))
-        trylast = _listed(TRYLAST_ENV, hook, value) or bool(getattr(obj, "trylast", False))
-        if _listed(TRYFIRST_ENV, hook, value):
-            trylast = False
-        elif _listed(TRYLAST_ENV, hook, value):
-            tryfirst = False
+        tryfirst = _listed(TRYFIRST_ENV, hook, value)
+        trylast = _listed(TRYLAST_ENV, hook, value)
+        if not (tryfirst or trylast):  # the environment wins over the class
+            tryfirst = bool(getattr(obj, "tryfirst", False))
+            trylast = bool(getattr(obj, "trylast", False))
         return cls(point, obj, tryfirst=tryfirst, trylast=trylast)
 
     def __repr__(self) -> str:

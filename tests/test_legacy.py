@@ -256,6 +256,27 @@ class Plain:
     assert site.events == ["plain", "last"]
 
 
+def test_environment_wins_over_the_class_declaration(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.add_dist("acme-legacy", {"nova.hooks": [
+        "create_instance = acme_legacy:Plain",
+        "create_instance = acme_legacy:Last",
+    ]}, {"acme_legacy": """
+import hooklog
+class Last:
+    trylast = True
+    def pre(self, *args, **kwargs):
+        hooklog.EVENTS.append("declared-last")
+class Plain:
+    def pre(self, *args, **kwargs):
+        hooklog.EVENTS.append("plain")
+"""})
+    monkeypatch.setenv("NOVA_HOOKSPEC_TRYFIRST", "create_instance=acme_legacy:Last")
+    API().create("ctx", "m1", "img")
+    assert site.events == ["declared-last", "plain"]
+
+
 def test_legacy_pre_changes_arguments_in_place(site: Site) -> None:
     site.add_dist("acme-legacy", {"nova.hooks": ["create_instance = acme_legacy:Mutate"]}, {
         "acme_legacy": """
