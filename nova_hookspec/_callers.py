@@ -89,6 +89,14 @@ def report_failure(plugin_name: str, hook_name: str, exc: BaseException, when: s
     )
 
 
+def _impl_arguments(
+    argnames: Sequence[str], kwargnames: Sequence[str], values: Mapping[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """What an implementation is called with: its arguments by position, and
+    those of its defaulted parameters the call provides (on every pluggy release)."""
+    return [values[n] for n in argnames], {n: values[n] for n in kwargnames if n in values}
+
+
 def _is_plugin_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is an ordinary plugin exception (logged, then ignored)."""
     return isinstance(exc, Exception) and not isinstance(exc, _errors.fatal_types())
@@ -199,12 +207,11 @@ def multicall(
     try:
         for impl in reversed(hook_impls):
             try:
-                args = [caller_kwargs[name] for name in impl.argnames]
+                args, kwargs = _impl_arguments(impl.argnames, impl.kwargnames, caller_kwargs)
             except KeyError as missing:
                 raise pluggy.HookCallError(
                     f"hook {hook_name!r} call must provide argument {missing.args[0]!r}"
                 ) from None
-            kwargs = {n: caller_kwargs[n] for n in impl.kwargnames if n in caller_kwargs}
             if impl.wrapper or impl.hookwrapper:
                 teardown = _start_wrapper(hook_name, impl, args, kwargs, timing)
                 if teardown is not None:
@@ -252,13 +259,15 @@ class PhasePlan:
     :param impls: its implementations, in pluggy's list order (a snapshot).
     :param steps: for a phase of plain implementations only, what the fast
         observer loop calls, in run order; ``None`` when wrappers take part.
-    :param typed: whether any step asks for typed arguments.
+    :param typed: whether the phase needs the hook's keyword arguments: a typed
+        implementation or a wrapper takes part (only legacy classes do not).
     """
 
-    __slots__ = ("firstresult", "hook_name", "impls", "steps", "typed")
+    __slots__ = ("firstresult", "hook_name", "impls", "phase", "steps", "typed")
 
-    def __init__(self, hook_name: str, phase: str, impls: list[pluggy.HookImpl]) -> None:
+    def __init__(self, hook_name: str, phase: _points.Phase, impls: list[pluggy.HookImpl]) -> None:
         self.hook_name = hook_name
+        self.phase = phase
         self.firstresult = phase == "call"
         self.impls = impls
         self.typed = False
@@ -268,8 +277,7 @@ class PhasePlan:
                 self.typed = True
                 self.steps = None
                 return
-            legacy = getattr(impl.plugin, "methods", {}).get(phase) if isinstance(
-                impl.plugin, LegacyHook) else None
+            legacy = impl.plugin.methods.get(phase) if isinstance(impl.plugin, LegacyHook) else None
             if legacy is None:
                 self.typed = True
             steps.append((impl.plugin_name, impl.function, tuple(impl.argnames),
@@ -284,7 +292,6 @@ def run_observers(
     kwargs: dict[str, Any],
     function: Any,
     result: Any = None,
-    post: bool = False,
 ) -> None:
     """Call the plain implementations of an observer phase, with the error policy.
 
@@ -294,6 +301,7 @@ def run_observers(
     get it first (``pass_function``), else ``None``.
     """
     assert plan.steps is not None
+    post = plan.phase == "post"
     for plugin_name, impl_function, argnames, kwargnames, legacy in plan.steps:
         try:
             if legacy is not None:
@@ -308,8 +316,8 @@ def run_observers(
                     legacy(function, *args, **kwargs)
             else:
                 assert hook_kwargs is not None
-                extra = {n: hook_kwargs[n] for n in kwargnames if n in hook_kwargs}
-                impl_function(*[hook_kwargs[n] for n in argnames], **extra)
+                positional, keywords = _impl_arguments(argnames, kwargnames, hook_kwargs)
+                impl_function(*positional, **keywords)
         except Exception as exc:
             report_failure(plugin_name, plan.hook_name, exc)
             if not _is_plugin_failure(exc):

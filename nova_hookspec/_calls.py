@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from nova_hookspec import _manager
 from nova_hookspec._binding import ArgumentPlan
-from nova_hookspec._callers import HOOKED, run_observers
+from nova_hookspec._callers import HOOKED, PhasePlan, run_observers
 from nova_hookspec._points import HookPoint
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -56,34 +56,46 @@ class HookedFunction:
         dispatch = pm.dispatch(self.point)
         if dispatch is None:
             return self.function(*args, **kwargs)
+        # Unmonitored, observer phases of plain impls skip pluggy's per-call machinery.
         fast = not pm.monitored
-        legacy_function = self.function if self.pass_function else None
         hook_kwargs: dict[str, Any] | None = None
-        pre, call, post = dispatch.pre, dispatch.call, dispatch.post
-        if pre is not None:
-            if pre.typed or not fast:
-                hook_kwargs = self._bind(args, kwargs)
-            if fast and pre.steps is not None:
-                run_observers(pre, hook_kwargs, args, kwargs, legacy_function)
-            else:
-                pm.run_phase(pre, hook_kwargs or self._bind(args, kwargs))
-        if call is not None:
-            if hook_kwargs is None:
-                hook_kwargs = self._bind(args, kwargs)
-            result = pm.run_phase(call, hook_kwargs)
+        if dispatch.pre is not None:
+            hook_kwargs = self._observe(pm, dispatch.pre, fast, hook_kwargs, args, kwargs)
+        if dispatch.call is not None:
+            hook_kwargs = hook_kwargs or self._bind(args, kwargs)
+            result = pm.run_phase(dispatch.call, hook_kwargs)
         else:
             result = self.function(*args, **kwargs)
-        if post is not None:
-            if post.typed or not fast:
-                if hook_kwargs is None:
-                    hook_kwargs = self._bind(args, kwargs)
-                hook_kwargs["result"] = result
-            if fast and post.steps is not None:
-                run_observers(post, hook_kwargs, args, kwargs, legacy_function, result, post=True)
-            else:
-                assert hook_kwargs is not None
-                pm.run_phase(post, hook_kwargs)
+        if dispatch.post is not None:
+            self._observe(pm, dispatch.post, fast, hook_kwargs, args, kwargs, result)
         return result
+
+    def _observe(
+        self,
+        pm: _manager.NovaPluginManager,
+        plan: PhasePlan,
+        fast: bool,
+        hook_kwargs: dict[str, Any] | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        result: Any = None,
+    ) -> dict[str, Any] | None:
+        """Run a pre or post phase; return the hook keyword arguments if they were bound.
+
+        They are bound only when something needs them: a typed implementation,
+        a wrapper, or pluggy's executor (monitoring).
+        """
+        if plan.typed or not fast:
+            hook_kwargs = hook_kwargs or self._bind(args, kwargs)
+            if plan.phase == "post":
+                hook_kwargs["result"] = result
+        if fast and plan.steps is not None:
+            legacy_function = self.function if self.pass_function else None
+            run_observers(plan, hook_kwargs, args, kwargs, legacy_function, result)
+        else:
+            assert hook_kwargs is not None  # plan.typed holds whenever steps is None
+            pm.run_phase(plan, hook_kwargs)
+        return hook_kwargs
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         hook_kwargs = self.plan.bind(args, kwargs)

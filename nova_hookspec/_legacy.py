@@ -51,14 +51,8 @@ class LegacyHook:
             raise ValueError(f"{obj!r} is marked both tryfirst and trylast")
         self.point = point
         self.obj = obj
-        #: The class's own methods, which the fast observer loop calls directly.
-        self.methods: dict[str, Callable[..., Any]] = {}
-        #: The hooks this adapter implements.
-        self.hook_names: frozenset[str] = frozenset(
-            name
-            for name, method in ((point.hook_name("pre"), pre), (point.hook_name("post"), post))
-            if callable(method)
-        )
+        #: The class's own methods by phase, which the fast observer loop calls directly.
+        self.methods: dict[_points.Phase, Callable[..., Any]] = {}
         self.tryfirst = tryfirst
         self.trylast = trylast
         mark = hookimpl(tryfirst=tryfirst, trylast=trylast)
@@ -68,6 +62,8 @@ class LegacyHook:
         if callable(post):
             setattr(self, point.hook_name("post"), mark(_post_caller(post)))
             self.methods["post"] = post
+        #: The hooks this adapter implements.
+        self.hook_names = frozenset(point.hook_name(phase) for phase in self.methods)
 
     @classmethod
     def from_entry_point(cls, hook: str, loaded: object, value: str) -> LegacyHook:

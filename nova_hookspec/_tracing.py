@@ -54,16 +54,14 @@ def _log_call(hook_name: str, timing: Mapping[str, float], total: float) -> None
     log.info("%s", format_call(hook_name, timing, total))
 
 
-_emitters: weakref.WeakKeyDictionary[pluggy.PluginManager, list[Emitter]] = (
-    weakref.WeakKeyDictionary()
-)
-_undo_monitor: weakref.WeakKeyDictionary[pluggy.PluginManager, Callable[[], None]] = (
-    weakref.WeakKeyDictionary()
-)
+#: Per traced manager: its emitters, and how to take its monitoring off.
+_traced: weakref.WeakKeyDictionary[
+    pluggy.PluginManager, tuple[list[Emitter], Callable[[], None]]
+] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _install(pm: pluggy.PluginManager, emitters: list[Emitter]) -> None:
+def _install(pm: pluggy.PluginManager, emitters: list[Emitter]) -> Callable[[], None]:
     def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
         stack = getattr(_local, "stack", None)
         if stack is None:
@@ -76,7 +74,7 @@ def _install(pm: pluggy.PluginManager, emitters: list[Emitter]) -> None:
         for emit in list(emitters):
             emit(hook_name, timing, total)
 
-    _undo_monitor[pm] = pm.add_hookcall_monitoring(before, after)
+    return pm.add_hookcall_monitoring(before, after)
 
 
 def enable(
@@ -92,11 +90,11 @@ def enable(
     global active
     out = emit or _log_call
     with _lock:
-        emitters = _emitters.get(pm)
-        if emitters is None:
-            emitters = _emitters[pm] = []
-            _install(pm, emitters)
+        if pm not in _traced:
+            new: list[Emitter] = []
+            _traced[pm] = (new, _install(pm, new))
             active += 1
+        emitters = _traced[pm][0]
         emitters.append(out)
 
     def undo() -> None:
@@ -104,9 +102,8 @@ def enable(
         with _lock:
             if out in emitters:
                 emitters.remove(out)
-            if not emitters and pm in _undo_monitor:
-                _undo_monitor.pop(pm)()
-                _emitters.pop(pm, None)
+            if not emitters and pm in _traced:
+                _traced.pop(pm)[1]()
                 active -= 1
 
     return undo
