@@ -66,8 +66,7 @@ class HookManager:
             )
         hook_kwargs = hooked.plan.bind(tuple(args), kwargs)
         hook_kwargs[HOOKED] = hooked
-        pm = _manager.get_plugin_manager()
-        pm.ensure_point(self.point)
+        pm = _manager.get_plugin_manager()  # every declared point has its specs
         getattr(pm.hook, self.point.hook_name(phase))(**hook_kwargs, **extra)
 
     def run_pre(
