@@ -1,64 +1,159 @@
-"""Operator controls: which installed plugins may load.
+"""Operator controls: which installed plugins load, and which run first or last.
 
 Environment variables (read at each discovery)::
 
     NOVA_HOOKSPEC_DISABLE_AUTOLOAD=1      load no entry point; only what code registers
     NOVA_HOOKSPEC_DISABLE=acme-ipam-hooks,acme_audit:Hook   never load these
     NOVA_HOOKSPEC_PLUGINS=acme-inventory                    load only these
+    NOVA_HOOKSPEC_TRYFIRST=acme_ldap:Register               run these first
+    NOVA_HOOKSPEC_TRYLAST=create_instance=acme-audit        run these last (here: one hook point)
 
-An item names a distribution (``acme-ipam-hooks``; case, ``-``, ``_`` and
-``.`` do not matter) or an entry-point value (``acme_ipam_hooks:Register``).
-The same controls exist as Python API: :func:`configure`, whose values win
-over the environment. A blocked plugin is never imported; the log says
-which and why.
+A boolean is true for ``1``, ``true``, ``yes``, ``on`` and false for ``0``,
+``false``, ``no``, ``off`` or empty (any case); anything else is reported and
+the default kept.
+
+Every list names plugins in any of these forms: the distribution
+(``acme-ipam-hooks``), the entry point's name (``inventory``), its value
+(``acme_audit:Hook``, or a module-only value ``acme_inventory``), or the
+registered plugin name; names without ``:`` compare as PEP 503 does (case,
+``-``, ``_`` and ``.`` do not matter). ``TRYFIRST``/``TRYLAST`` items may be
+prefixed with a hook point name (``create_instance=...``; spaces allowed).
+A name that matches no installed plugin is warned about once, with the
+nearest installed name. :func:`configure` sets the same controls in code;
+its values win over the environment.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nova_hookspec._compat import normalize
+from nova_hookspec._validation import nearest
+
+if TYPE_CHECKING:
+    from nova_hookspec._discovery import PluginInfo
+
+log = logging.getLogger("nova_hookspec")
 
 AUTOLOAD_ENV = "NOVA_HOOKSPEC_DISABLE_AUTOLOAD"
 DISABLE_ENV = "NOVA_HOOKSPEC_DISABLE"
 ALLOW_ENV = "NOVA_HOOKSPEC_PLUGINS"
+TRYFIRST_ENV = "NOVA_HOOKSPEC_TRYFIRST"
+TRYLAST_ENV = "NOVA_HOOKSPEC_TRYLAST"
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def parse_bool(text: str | None, default: bool, source: str) -> bool:
+    """A boolean control's value; an unknown word is reported and ``default`` kept."""
+    if text is None:
+        return default
+    word = text.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    log.warning("%s=%r is not a boolean (use one of 1/true/yes/on or 0/false/no/off); "
+                "keeping the default, %s", source, text, default)
+    return default
+
+
+def name_key(name: str) -> str:
+    """How a plugin name given by an operator is compared."""
+    name = name.strip()
+    return name if ":" in name else normalize(name)
+
+
+def plugin_keys(info: PluginInfo) -> frozenset[str]:
+    """Every form an operator may use to name the plugin of ``info``."""
+    keys = {info.value, info.name, name_key(info.value), name_key(info.hook)}
+    if info.distribution:
+        keys.add(normalize(info.distribution))
+    return frozenset(keys)
+
+
+def names(text: str) -> tuple[str, ...]:
+    """The names in a comma-separated list (blank items dropped)."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
 
 @dataclass(frozen=True)
 class Controls:
     """The controls in force for one discovery."""
 
-    autoload: bool
-    disable: frozenset[str]
-    allow: frozenset[str] | None
+    autoload: bool = True
+    disable: tuple[str, ...] = ()
+    allow: tuple[str, ...] | None = None
+    tryfirst: tuple[str, ...] = ()
+    trylast: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
 
-    def refusal(self, distribution: str | None, value: str) -> str | None:
+    def refusal(self, info: PluginInfo) -> str | None:
         """Why a plugin may not load (``None``: it may)."""
-        keys = {value}
-        if distribution:
-            keys.add(normalize(distribution))
         if not self.autoload:
-            return f"entry points are not loaded ({AUTOLOAD_ENV} or configure(autoload=False))"
-        if keys & self.disable:
-            return f"disabled ({DISABLE_ENV} or configure(disable=...))"
-        if self.allow is not None and not keys & self.allow:
-            return f"not in the allow list ({ALLOW_ENV} or configure(allow=...))"
+            return f"entry points are not loaded ({self.sources.get('autoload', AUTOLOAD_ENV)})"
+        keys = plugin_keys(info)
+        if keys & {name_key(n) for n in self.disable}:
+            return f"disabled ({self.sources.get('disable', DISABLE_ENV)})"
+        if self.allow is not None and not keys & {name_key(n) for n in self.allow}:
+            return f"not in the allow list ({self.sources.get('allow', ALLOW_ENV)})"
         return None
 
+    def placement(self, info: PluginInfo) -> dict[str, str]:
+        """Where the operator puts this plugin: hook point (``*`` for all) -> tryfirst/trylast."""
+        keys = plugin_keys(info)
+        marks: dict[str, set[str]] = {}
+        for mark, items in (("tryfirst", self.tryfirst), ("trylast", self.trylast)):
+            for item in items:
+                hook, _, name = item.rpartition("=")
+                if name_key(name) in keys:
+                    marks.setdefault(hook.strip() or "*", set()).add(mark)
+        placed = {}
+        for hook, found in marks.items():
+            if len(found) > 1:
+                log.error("plugin %r is listed in both %s and %s%s: neither applies",
+                          info.name, TRYFIRST_ENV, TRYLAST_ENV,
+                          "" if hook == "*" else f" for hook point {hook!r}")
+                continue
+            placed[hook] = found.pop()
+        return placed
 
-def normalize(name: str) -> str:
-    """A distribution name as PEP 503 compares it."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    def named(self) -> dict[str, tuple[str, ...]]:
+        """Every plugin name the controls use, by control."""
+        strip = tuple(item.rpartition("=")[2] for item in self.tryfirst)
+        strip_last = tuple(item.rpartition("=")[2] for item in self.trylast)
+        return {
+            self.sources.get("disable", DISABLE_ENV): self.disable,
+            self.sources.get("allow", ALLOW_ENV): self.allow or (),
+            self.sources.get("tryfirst", TRYFIRST_ENV): strip,
+            self.sources.get("trylast", TRYLAST_ENV): strip_last,
+        }
 
 
-def _items(text: str) -> frozenset[str]:
-    items = (item.strip() for item in text.split(","))
-    return frozenset(item if ":" in item else normalize(item) for item in items if item)
+def warn_unmatched(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]:
+    """Warn once about each name in the controls that matches no installed plugin."""
+    infos = list(infos)
+    every_key = set().union(*(plugin_keys(i) for i in infos)) if infos else set()
+    candidates = sorted({i.distribution for i in infos if i.distribution} | {i.value for i in infos})
+    warnings = []
+    for source, items in controls.named().items():
+        for item in items:
+            if name_key(item) in every_key:
+                continue
+            near = nearest(item, candidates)
+            hint = f"; did you mean {near!r}?" if near else ""
+            message = f"{source} names {item!r}, which matches no installed plugin{hint}"
+            log.warning("%s", message)
+            warnings.append(message)
+    return warnings
 
 
-_api_autoload: bool | None = None
-_api_disable: frozenset[str] | None = None
-_api_allow: frozenset[str] | None = None
+_api: dict[str, Any] = {}
 
 
 def configure(
@@ -66,6 +161,8 @@ def configure(
     autoload: bool | None = None,
     disable: Iterable[str] | None = None,
     allow: Iterable[str] | None = None,
+    tryfirst: Iterable[str] | None = None,
+    trylast: Iterable[str] | None = None,
 ) -> None:
     """Set the operator controls in code (they win over the environment).
 
@@ -74,24 +171,38 @@ def configure(
     environment.
 
     :param autoload: ``False`` loads no entry point.
-    :param disable: distributions or entry-point values never to load.
+    :param disable: plugins never to load.
     :param allow: if given, only these load.
+    :param tryfirst: plugins (optionally ``hook=plugin``) that run first.
+    :param trylast: plugins (optionally ``hook=plugin``) that run last.
     """
-    global _api_autoload, _api_disable, _api_allow
-    _api_autoload = autoload
-    _api_disable = None if disable is None else _items(",".join(disable))
-    _api_allow = None if allow is None else _items(",".join(allow))
+    given = {"autoload": autoload, "disable": disable, "allow": allow,
+             "tryfirst": tryfirst, "trylast": trylast}
+    _api.clear()
+    for key, value in given.items():
+        if value is not None:
+            _api[key] = value if isinstance(value, bool) else tuple(str(v).strip() for v in value)
 
 
 def current() -> Controls:
     """The controls in force now: :func:`configure`'s, else the environment's."""
-    autoload = (
-        _api_autoload
-        if _api_autoload is not None
-        else os.environ.get(AUTOLOAD_ENV, "").strip() in ("", "0")
-    )
-    disable = _api_disable if _api_disable is not None else _items(os.environ.get(DISABLE_ENV, ""))
-    allow = _api_allow
-    if allow is None and os.environ.get(ALLOW_ENV) is not None:
-        allow = _items(os.environ[ALLOW_ENV])
-    return Controls(autoload, disable, allow)
+    env = os.environ
+    sources: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    env_names = {"disable": DISABLE_ENV, "allow": ALLOW_ENV,
+                 "tryfirst": TRYFIRST_ENV, "trylast": TRYLAST_ENV}
+    for key, env_name in env_names.items():
+        if key in _api:
+            values[key], sources[key] = _api[key], f"configure({key}=...)"
+        elif env.get(env_name) is not None:
+            values[key], sources[key] = names(env[env_name]), env_name
+    if "autoload" in _api:
+        values["autoload"], sources["autoload"] = _api["autoload"], "configure(autoload=...)"
+    else:
+        values["autoload"] = not parse_bool(env.get(AUTOLOAD_ENV), False, AUTOLOAD_ENV)
+        sources["autoload"] = AUTOLOAD_ENV
+    if "allow" in values and not values["allow"]:
+        log.warning("%s names no plugin: ignored (to load no entry point, set %s=1)",
+                    sources["allow"], AUTOLOAD_ENV)
+        del values["allow"]
+    return Controls(sources=sources, **values)

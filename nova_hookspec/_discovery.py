@@ -1,8 +1,17 @@
 """Loading plugins from entry points: typed (``nova_hookspec``) and legacy (``nova.hooks``).
 
-Our own loader, not pluggy's ``load_setuptools_entrypoints``: a plugin that
-fails to import, to instantiate or to validate is logged with its entry
-point and the reason, and skipped; the others load and the process goes on.
+Our own loader, not pluggy's ``load_setuptools_entrypoints``:
+
+* one scan of the installed distributions finds both groups, and imports
+  nothing (:func:`nova_hookspec._compat.entry_points`);
+* typed plugins are imported and registered at discovery; legacy classes are
+  imported per hook name when that hook point is first called (or listed or
+  checked), as Nova did: nova-api never imports a compute-side plugin;
+* everything a plugin or its distribution can do while being read, imported,
+  constructed, inspected or registered - any exception short of
+  ``KeyboardInterrupt``, ``SystemExit`` included - becomes one logged
+  problem for that plugin, which is skipped; the others load and the hooked
+  call goes on.
 """
 
 from __future__ import annotations
@@ -11,11 +20,11 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from nova_hookspec import _controls, _legacy
+from nova_hookspec import _compat, _controls, _legacy, _points
 from nova_hookspec._markers import LEGACY_GROUP, TYPED_GROUP
+from nova_hookspec._policy import describe_exception
 
 if TYPE_CHECKING:
     from nova_hookspec._manager import NovaPluginManager
@@ -48,6 +57,11 @@ class PluginInfo:
     version: str | None
     position: int
 
+    @property
+    def hook(self) -> str:
+        """The entry point's name: the hook name of a legacy class."""
+        return self.entry_point.split(" = ", 1)[0]
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -59,52 +73,14 @@ class Problem:
 
 @dataclass
 class DiscoveryReport:
-    """What one discovery did: registered, blocked and broken plugins."""
+    """What discovery did: registered, blocked, broken and not yet loaded plugins."""
 
     registered: list[PluginInfo] = field(default_factory=list)
     blocked: list[tuple[PluginInfo, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Legacy classes found but not imported yet, by hook point name.
+    pending: dict[str, list[tuple[PluginInfo, Any]]] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-@dataclass
-class _Found:
-    info: PluginInfo
-    plugin: object
-    trylast: bool
-
-
-def _entry_points(group: str) -> Iterator[metadata.EntryPoint]:
-    yield from metadata.entry_points(group=group)
-
-
-def _info(
-    ep: metadata.EntryPoint,
-    kind: PluginKind,
-    position: int,
-    dists: dict[int, tuple[object, str | None, str | None]],
-) -> PluginInfo:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        dist_name, version = None, None
-    elif id(dist) in dists:
-        # The cache holds the distribution object itself, so its id is not reused.
-        _, dist_name, version = dists[id(dist)]
-    else:  # reading METADATA is the costly part: once per distribution
-        meta = dist.metadata
-        dist_name, version = meta["Name"], meta["Version"]
-        dists[id(dist)] = (dist, dist_name, version)
-    suffix = f"[{ep.name}]" if kind == "legacy" else ""
-    return PluginInfo(
-        name=f"{dist_name or '?'}:{ep.value}{suffix}",
-        kind=kind,
-        group=ep.group,
-        entry_point=f"{ep.name} = {ep.value}",
-        value=ep.value,
-        distribution=dist_name,
-        version=version,
-        position=position,
-    )
 
 
 def describe(info: PluginInfo) -> str:
@@ -113,75 +89,147 @@ def describe(info: PluginInfo) -> str:
     return f"entry point {info.entry_point!r} in group {info.group!r}{dist}"
 
 
-class _Discovery:
+def _info(found: _compat.DistEntryPoint, kind: PluginKind, position: int) -> PluginInfo:
+    ep = found.entry_point
+    suffix = f"[{ep.name}]" if kind == "legacy" else ""
+    return PluginInfo(
+        name=f"{found.distribution or '?'}:{ep.value}{suffix}",
+        kind=kind,
+        group=ep.group,
+        entry_point=f"{ep.name} = {ep.value}",
+        value=ep.value,
+        distribution=found.distribution,
+        version=found.version,
+        position=position,
+    )
+
+
+def _guarded(what: str, action: Callable[[], Any]) -> Any:
+    """Run a plugin's code; anything it raises but ``KeyboardInterrupt`` is its failure."""
+    try:
+        return action()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from a plugin is its failure too
+        raise _PluginFault(what, exc) from exc
+
+
+class _PluginFault(Exception):
+    def __init__(self, what: str, exc: BaseException) -> None:
+        super().__init__(what)
+        self.what = what
+        self.exc = exc
+
+
+class Discovery:
+    """One process's entry-point plugins: scanned once, loaded as needed."""
+
     def __init__(self, pm: NovaPluginManager) -> None:
         self.pm = pm
         self.controls = _controls.current()
         self.report = DiscoveryReport()
-        self.position = 0
-        self.dists: dict[int, tuple[object, str | None, str | None]] = {}
 
     def problem(self, info: PluginInfo, what: str, exc: BaseException) -> None:
-        message = f"{describe(info)} {what}: {type(exc).__name__}: {exc}"
+        message = f"{describe(info)} {what}: {describe_exception(exc)}"
         self.report.problems.append(Problem(info, message))
-        log.error("skipping plugin %r: %s", info.name, message, exc_info=exc)
+        log.error("skipping plugin %r: %s", info.name, message, exc_info=_safe(exc))
 
-    def entries(self, group: str, kind: PluginKind) -> Iterator[tuple[PluginInfo, object]]:
-        for ep in _entry_points(group):
-            info = _info(ep, kind, self.position, self.dists)
-            self.position += 1
-            refusal = self.controls.refusal(info.distribution, info.value)
-            if refusal is not None:
-                self.report.blocked.append((info, refusal))
-                log.info("not loading plugin %r (%s): %s", info.name, describe(info), refusal)
-                continue
-            try:
-                loaded: object = ep.load()
-            except BaseException as exc:
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self.problem(info, "failed to load", exc)
-                continue
-            yield info, loaded
+    def scan(self) -> Iterator[tuple[PluginInfo, Any]]:
+        """Every entry point of both groups, legacy first, with its info; none imported."""
+        found = list(_compat.entry_points(LEGACY_GROUP, TYPED_GROUP))
+        ordered = [f for f in found if f.entry_point.group == LEGACY_GROUP]
+        ordered += [f for f in found if f.entry_point.group == TYPED_GROUP]
+        for position, item in enumerate(ordered):
+            kind: PluginKind = "legacy" if item.entry_point.group == LEGACY_GROUP else "typed"
+            info = _info(item, kind, position)
+            if item.problem:
+                log.warning("plugin %r: distribution %s: %s; named after its folder",
+                            info.name, info.distribution, item.problem)
+            yield info, item.entry_point
+
+    def allowed(self, info: PluginInfo) -> bool:
+        refusal = self.controls.refusal(info)
+        if refusal is None:
+            return True
+        self.report.blocked.append((info, refusal))
+        log.info("not loading plugin %r (%s): %s", info.name, describe(info), refusal)
+        return False
 
     def run(self) -> DiscoveryReport:
+        """Scan; register the typed plugins; note the legacy classes per hook point."""
         started = time.perf_counter()
-        found: list[_Found] = []
-        for info, cls in self.entries(LEGACY_GROUP, "legacy"):
-            hook = info.entry_point.split(" = ", 1)[0]
-            try:
-                adapter = _legacy.LegacyHook.from_entry_point(hook, cls, info.value)
-            except Exception as exc:  # noqa: BLE001 - a plugin fault: logged, skipped
-                self.problem(info, "could not be set up", exc)
-                continue
-            found.append(_Found(info, adapter, adapter.trylast))
-        for info, plugin in self.entries(TYPED_GROUP, "typed"):
-            found.append(_Found(info, plugin, self.pm.has_trylast_impl(plugin)))
-        # pluggy runs the latest registered first, except among trylast impls.
-        ordered = [f for f in found if f.trylast] + [f for f in reversed(found) if not f.trylast]
-        for item in ordered:
-            try:
-                self.pm.register(item.plugin, item.info.name)
-            except Exception as exc:  # noqa: BLE001 - a plugin fault: logged, skipped
-                self.problem(item.info, "was not registered", exc)
-                continue
-            self.pm.plugin_infos[item.info.name] = item.info
-        self.report.registered = sorted(self.pm.plugin_infos.values(), key=lambda i: i.position)
+        with self.pm.bulk():
+            for info, ep in self.scan():
+                if not self.allowed(info):
+                    continue
+                if info.kind == "typed":
+                    self.load(info, ep)
+                    continue
+                try:
+                    point = _points.declare(info.hook)
+                except Exception as exc:  # noqa: BLE001 - a bad hook name is the plugin's fault
+                    self.problem(info, "names no usable hook", exc)
+                    continue
+                self.report.pending.setdefault(point.name, []).append((info, ep))
         self.report.seconds = time.perf_counter() - started
+        pending = sum(len(items) for items in self.report.pending.values())
         log.info(
-            "nova_hookspec discovery: %d plugin(s) registered, %d blocked, %d broken, in %.3f s",
-            len(self.report.registered), len(self.report.blocked), len(self.report.problems),
-            self.report.seconds,
+            "nova_hookspec discovery: %d plugin(s) registered, %d legacy class(es) to load "
+            "when their hook is first called, %d blocked, %d broken, in %.3f s",
+            len(self.report.registered), pending, len(self.report.blocked),
+            len(self.report.problems), self.report.seconds,
         )
         return self.report
 
+    def load_point(self, point_name: str) -> None:
+        """Import and register the legacy classes of one hook point (once)."""
+        items = self.report.pending.pop(point_name, None)
+        if not items:
+            return
+        with self.pm.bulk():
+            for info, ep in items:
+                self.load(info, ep)
+        log.info("nova_hookspec loaded %d legacy class(es) for hook point %r",
+                 len(items), point_name)
 
-def discover(pm: NovaPluginManager) -> DiscoveryReport:
-    """Register every loadable, allowed entry-point plugin with ``pm``.
+    def load_all(self) -> None:
+        """Import and register every legacy class not loaded yet (``list``, ``check``)."""
+        for point_name in list(self.report.pending):
+            self.load_point(point_name)
+
+    def load(self, info: PluginInfo, ep: Any) -> None:
+        """Import one entry point, adapt it if legacy, register it; log a failure."""
+        try:
+            loaded = _guarded("failed to load", ep.load)
+            plugin = loaded
+            if info.kind == "legacy":
+                plugin = _guarded("could not be set up", lambda: _legacy.LegacyHook.from_entry_point(
+                    info.hook, loaded))
+            placement = self.controls.placement(info)
+            _guarded("was not registered",
+                     lambda: self.pm.register_discovered(plugin, info, placement))
+        except _PluginFault as fault:
+            self.problem(info, fault.what, fault.exc)
+            return
+        self.report.registered.append(info)
+        self.report.registered.sort(key=lambda i: i.position)
+
+
+def _safe(exc: BaseException) -> BaseException | None:
+    try:
+        str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ would break the log record
+        return None
+    return exc
+
+
+def discover(pm: NovaPluginManager) -> Discovery:
+    """Scan the entry points for ``pm``: register typed plugins, note legacy classes.
 
     Discovery order: the ``nova.hooks`` group first (as Nova ran them), then
-    the ``nova_hookspec`` group, each in importlib.metadata's order. Plugins
-    are registered so that, within each tryfirst / plain / trylast class, they
-    run in discovery order.
+    the ``nova_hookspec`` group, each in ``sys.path`` order of the
+    distributions and file order within one.
     """
-    return _Discovery(pm).run()
+    discovery = Discovery(pm)
+    discovery.run()
+    return discovery

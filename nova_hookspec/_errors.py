@@ -1,4 +1,4 @@
-"""Exceptions, and which exceptions count as fatal."""
+"""The exceptions nova_hookspec raises, and the one plugins raise to stop a call."""
 
 from __future__ import annotations
 
@@ -25,21 +25,6 @@ class PluginValidationError(pluggy.PluginValidationError):
 
 class HookDeclarationError(ValueError):
     """A hook name passed to :func:`nova_hookspec.add_hook` cannot be used."""
-
-
-_fatal_types: tuple[type[BaseException], ...] = (FatalHookException,)
-
-
-def fatal_types() -> tuple[type[BaseException], ...]:
-    """The exception classes that stop a hooked call when a plugin raises them."""
-    return _fatal_types
-
-
-def add_fatal_type(exc_type: type[BaseException]) -> None:
-    """Count ``exc_type`` as fatal too (Nova <= 21's own FatalHookException)."""
-    global _fatal_types
-    if exc_type not in _fatal_types:
-        _fatal_types = (*_fatal_types, exc_type)
 
 
 for _cls in (FatalHookException, PluginValidationError, HookDeclarationError):

@@ -17,9 +17,9 @@ import os
 import runpy
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 
-from nova_hookspec._nova import attach_nova
+from nova_hookspec import _compat
+from nova_hookspec._attach import attach_nova
 
 
 class LaunchError(RuntimeError):
@@ -28,7 +28,8 @@ class LaunchError(RuntimeError):
 
 def _console_script(command: str) -> Callable[[], object]:
     name = os.path.basename(command)
-    for ep in metadata.entry_points(group="console_scripts", name=name):
+    ep = _compat.console_script(name)
+    if ep is not None:
         loaded: Callable[[], object] = ep.load()
         return loaded
     raise LaunchError(f"no console script named {name!r} is installed")

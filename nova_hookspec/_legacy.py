@@ -9,16 +9,13 @@ The class is called exactly as Nova called it: ``pre(*args, **kwargs)`` and
 ``post(rv, *args, **kwargs)``, or with the hooked function first when the
 hooked callable was decorated with ``add_hook(name, pass_function=True)``.
 
-Ordering a class without editing it: the environment variables
-``NOVA_HOOKSPEC_TRYFIRST`` and ``NOVA_HOOKSPEC_TRYLAST`` hold comma-separated
-entry-point values (``acme_hooks:Register``), optionally with the hook name
-(``create_instance=acme_hooks:Register``). A class may also declare
-``tryfirst = True`` or ``trylast = True`` itself; the environment wins.
+A class may declare ``tryfirst = True`` or ``trylast = True`` itself; to
+order one without editing it, an operator names it in ``NOVA_HOOKSPEC_TRYFIRST``
+or ``NOVA_HOOKSPEC_TRYLAST`` (:mod:`nova_hookspec._controls`), which wins.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,16 +23,7 @@ from nova_hookspec import _points
 from nova_hookspec._markers import hookimpl
 
 if TYPE_CHECKING:
-    from nova_hookspec._calls import HookedFunction
-
-TRYFIRST_ENV = "NOVA_HOOKSPEC_TRYFIRST"
-TRYLAST_ENV = "NOVA_HOOKSPEC_TRYLAST"
-
-
-def _listed(env: str, hook: str, value: str) -> bool:
-    items = {item.strip() for item in os.environ.get(env, "").split(",")}
-    return value in items or f"{hook}={value}" in items
-
+    from nova_hookspec._hooked import HookedFunction
 
 class LegacyHook:
     """A ``nova.hooks`` class instance, registered as a nova_hookspec plugin."""
@@ -47,8 +35,6 @@ class LegacyHook:
         post = getattr(obj, "post", None)
         if not callable(pre) and not callable(post):
             raise TypeError(f"{obj!r} has neither a 'pre' nor a 'post' method")
-        if tryfirst and trylast:
-            raise ValueError(f"{obj!r} is marked both tryfirst and trylast")
         self.point = point
         self.obj = obj
         #: The class's own methods by phase, which the fast observer loop calls directly.
@@ -66,17 +52,14 @@ class LegacyHook:
         self.hook_names = frozenset(point.hook_name(phase) for phase in self.methods)
 
     @classmethod
-    def from_entry_point(cls, hook: str, loaded: object, value: str) -> LegacyHook:
+    def from_entry_point(cls, hook: str, loaded: object) -> LegacyHook:
         """Instantiate ``loaded`` (as Nova did, with no arguments) for hook ``hook``."""
         point = _points.declare(hook)
         if not callable(loaded):
             raise TypeError(f"{loaded!r} is not a class")
         obj = loaded()
-        tryfirst = _listed(TRYFIRST_ENV, hook, value)
-        trylast = _listed(TRYLAST_ENV, hook, value)
-        if not (tryfirst or trylast):  # the environment wins over the class
-            tryfirst = bool(getattr(obj, "tryfirst", False))
-            trylast = bool(getattr(obj, "trylast", False))
+        tryfirst = bool(getattr(obj, "tryfirst", False))
+        trylast = bool(getattr(obj, "trylast", False))
         return cls(point, obj, tryfirst=tryfirst, trylast=trylast)
 
     def __repr__(self) -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import pluggy
-
-from nova_hookspec import _points
+from nova_hookspec import _pluggy, _points
 from nova_hookspec._manager import NovaPluginManager, is_core_impl
 
 
@@ -33,7 +31,7 @@ class Step:
 
 def run_order(pm: NovaPluginManager, hook_name: str) -> list[Step]:
     """The implementations of ``hook_name`` in the order they start running."""
-    hook: pluggy.HookCaller = getattr(pm.hook, hook_name)
+    hook = getattr(pm.hook, hook_name)
     steps = []
     for position, impl in enumerate(reversed(hook.get_hookimpls()), start=1):
         info = pm.plugin_infos.get(impl.plugin_name)
@@ -42,9 +40,9 @@ def run_order(pm: NovaPluginManager, hook_name: str) -> list[Step]:
             position=position,
             plugin="Nova's callable" if kind == "nova" else impl.plugin_name,
             kind=kind,
-            wrapper=bool(impl.wrapper or impl.hookwrapper),
-            tryfirst=bool(impl.tryfirst),
-            trylast=bool(impl.trylast),
+            wrapper=_pluggy.is_wrapper(impl),
+            tryfirst=bool(impl.opts.get("tryfirst")),
+            trylast=bool(impl.opts.get("trylast")),
             entry_point=info.value if info else None,
             distribution=info.distribution if info else None,
             version=info.version if info else None,
@@ -54,6 +52,7 @@ def run_order(pm: NovaPluginManager, hook_name: str) -> list[Step]:
 
 def listing(pm: NovaPluginManager) -> list[dict[str, Any]]:
     """Every hook point and phase with its run order (the ``--json`` form)."""
+    pm.load_all()
     result = []
     for point in _points.points():
         for phase in _points.PHASES:
@@ -104,6 +103,7 @@ def format_listing(pm: NovaPluginManager) -> str:
 
 def format_check(pm: NovaPluginManager) -> tuple[str, int]:
     """The ``check`` report and its exit status (1 when any plugin is broken)."""
+    pm.load_all()
     report = pm.discovery
     if report is None:  # pragma: no cover - get_plugin_manager() always discovers
         return "no discovery ran", 1

@@ -7,26 +7,31 @@ plugin; the next use discovers again.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import threading
 import types
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pluggy
 
-from nova_hookspec import _callers, _discovery, _points, _tracing, _validation, hookspecs
+from nova_hookspec import (
+    _discovery,
+    _executor,
+    _markers,
+    _ordering,
+    _pluggy,
+    _points,
+    _tracing,
+    _validation,
+    hookspecs,
+)
+from nova_hookspec._dispatch import Dispatch, PhasePlan
 from nova_hookspec._errors import PluginValidationError
 from nova_hookspec._legacy import LegacyHook
 from nova_hookspec._markers import PROJECT_NAME
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """The phases of a point that have plugins (``None``: skip the phase)."""
-
-    pre: _callers.PhasePlan | None
-    call: _callers.PhasePlan | None
-    post: _callers.PhasePlan | None
+from nova_hookspec._policy import describe_exception
 
 
 class NovaPluginManager(pluggy.PluginManager):
@@ -34,16 +39,22 @@ class NovaPluginManager(pluggy.PluginManager):
 
     On top of pluggy it adds the hook points' specifications (typed and
     custom), Nova's callable as the innermost implementation of each call
-    phase, validation with helpful errors, and the error policy of
-    :mod:`nova_hookspec._callers`.
+    phase, validation with helpful errors, its own run order
+    (:mod:`nova_hookspec._ordering`) and the executor with the error policy
+    (:mod:`nova_hookspec._executor`), the same on every supported pluggy.
     """
 
     def __init__(self) -> None:
         super().__init__(PROJECT_NAME)
-        self._inner_hookexec = _callers.multicall
+        self._executor = _pluggy.install_executor(self, _executor.multicall)
         self._lock = threading.RLock()
         self._dispatch: dict[str, Dispatch | None] = {}
-        self._cores: dict[str, _callers.CallCore] = {}
+        self._cores: dict[str, _executor.CallCore] = {}
+        self._seq: dict[str, int] = {}
+        self._placement: dict[str, dict[str, str]] = {}
+        self._discoverer: _discovery.Discovery | None = None
+        self._counter = itertools.count()
+        self._bulk = 0
         #: Where each entry-point plugin came from, by registered name.
         self.plugin_infos: dict[str, _discovery.PluginInfo] = {}
         #: What the last entry-point discovery did (``None`` before one ran).
@@ -65,46 +76,108 @@ class NovaPluginManager(pluggy.PluginManager):
                 namespace = types.ModuleType(f"nova_hookspec.custom.{point.name}")
                 namespace.__dict__.update(hookspecs.generic_specs(point.name))
                 self.add_hookspecs(namespace)
-            core = _callers.CallCore(point.name)
-            setattr(core, point.name, _callers.core_impl(point.name))
-            super().register(core, f"nova_hookspec.core:{point.name}")
+            core = _executor.CallCore(point.name)
+            setattr(core, point.name, _executor.core_impl(point.name))
+            self.register(core, f"nova_hookspec.core:{point.name}")
             self._cores[point.name] = core
-            self._changed()
 
     # ------------------------------------------------------------ registration
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` after checking it against the hooks.
 
+        :returns: the name it is registered under, or ``None`` if that name is
+            blocked (as pluggy does).
         :raises PluginValidationError: naming the plugin, the hook and the
             nearest valid name, for a hookimpl named for no hook, an argument
             its hook lacks, a plain impl on a call (wrappers-only) hook, or a
-            wrapper that is no generator.
+            wrapper that is no generator; or for a plugin that cannot be
+            inspected at all.
+        :raises ValueError: for a plugin or name registered already.
         """
-        plugin_name = name or getattr(plugin, "__name__", None) or (
-            f"{type(plugin).__module__}.{type(plugin).__qualname__} object"
-        )
-        # nova_hookspec's own adapters of legacy classes need no checking.
-        problems = (
-            []
-            if isinstance(plugin, LegacyHook)
-            else _validation.plugin_problems(plugin_name, plugin, self.parse_hookimpl_opts)
-        )
-        if problems:
-            raise PluginValidationError(plugin, "\n".join(problems))
+        if plugin is None:
+            return None
+        plugin_name = name or self.get_canonical_name(plugin)
+        found = self._hookimpls_of(plugin_name, plugin)
+        if not isinstance(plugin, (LegacyHook, _executor.CallCore)):
+            problems = [
+                problem
+                for attr, _hook, function, opts in found
+                for problem in _validation.hookimpl_problems(plugin_name, attr, function, opts)
+            ]
+            if problems:
+                raise PluginValidationError(plugin, "\n".join(problems))
         with self._lock:
-            registered = super().register(plugin, name)
-            self._changed()
-        return registered
+            table = _pluggy.registered(self)
+            if plugin_name in table:
+                if table[plugin_name] is None:
+                    return None  # blocked, as in pluggy
+                raise ValueError(f"plugin name already registered: {plugin_name!r}")
+            if any(other is plugin for other in table.values()):
+                raise ValueError(f"plugin already registered under another name: {plugin!r}")
+            table[plugin_name] = plugin
+            self._seq[plugin_name] = next(self._counter)
+            hooks = []
+            for _attr, hook_name, function, opts in found:
+                hook = _pluggy.hook_caller(self, hook_name)
+                impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
+                _pluggy.set_impls(hook, [*hook.get_hookimpls(), impl])
+                hooks.append(hook)
+            _pluggy.track(self, plugin, hooks)
+            self._reorder(hooks)
+        return plugin_name
+
+    def _hookimpls_of(
+        self, plugin_name: str, plugin: object
+    ) -> list[tuple[str, str, Any, dict[str, Any]]]:
+        """``(attribute, hook name, function, options)`` of each hookimpl of ``plugin``.
+
+        Whatever the plugin object does while it is inspected (a ``dir()`` or
+        an attribute that raises) becomes one :class:`PluginValidationError`
+        naming the plugin.
+        """
+        found = []
+        attr = "(its attribute names)"
+        try:
+            for attr in dir(plugin):
+                opts = self.parse_hookimpl_opts(plugin, attr)
+                if opts is None:
+                    continue
+                function = getattr(plugin, attr)
+                found.append((attr, opts.get("specname") or attr, function, dict(opts)))
+        except Exception as exc:
+            raise PluginValidationError(
+                plugin,
+                f"plugin {plugin_name!r} cannot be inspected: reading {attr!r} raised "
+                f"{describe_exception(exc)}",
+            ) from exc
+        return found
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
-        """Unregister a plugin, as pluggy does."""
+        """Unregister a plugin and all of its hook implementations, as pluggy does."""
         with self._lock:
-            plugin_name = name or (self.get_name(plugin) if plugin is not None else None)
-            removed = super().unregister(plugin, name)
-            self.plugin_infos.pop(plugin_name or "", None)
+            if name is None:
+                assert plugin is not None, "one of name or plugin needs to be specified"
+                name = self.get_name(plugin)
+                assert name is not None, "plugin is not registered"
+            if plugin is None:
+                plugin = self.get_plugin(name)
+                if plugin is None:
+                    return None
+            for hook in _pluggy.hook_callers(self):
+                impls = hook.get_hookimpls()
+                kept = [impl for impl in impls if impl.plugin is not plugin]
+                if len(kept) != len(impls):
+                    _pluggy.set_impls(hook, kept)
+            table = _pluggy.registered(self)
+            if table.get(name) is not None:
+                del table[name]
+            _pluggy.track(self, plugin, None)
+            self.plugin_infos.pop(name, None)
+            self._seq.pop(name, None)
+            self._placement.pop(name, None)
             self._changed()
-        return removed
+        return plugin
 
     def set_blocked(self, name: str) -> None:
         """Block a plugin name, as pluggy does."""
@@ -112,28 +185,83 @@ class NovaPluginManager(pluggy.PluginManager):
             super().set_blocked(name)
             self._changed()
 
-    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
-        """As pluggy's, with a shortcut for legacy adapters (whose hooks are known)."""
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        """The options of a hookimpl (nova_hookspec's marker or pluggy's), or ``None``."""
         if isinstance(plugin, LegacyHook) and name not in plugin.hook_names:
             return None
-        return super().parse_hookimpl_opts(plugin, name)
+        return _markers.impl_opts(plugin, name)
 
-    def has_trylast_impl(self, plugin: object) -> bool:
-        """Whether any hookimpl of ``plugin`` is marked trylast."""
-        for attr in dir(plugin):
-            opts = self.parse_hookimpl_opts(plugin, attr)
-            if opts is not None and opts.get("trylast"):
-                return True
-        return False
+    # ------------------------------------------------------------ order
+
+    def register_discovered(
+        self, plugin: object, info: _discovery.PluginInfo, placement: dict[str, str]
+    ) -> None:
+        """Register an entry-point plugin, placed by its discovery position."""
+        with self._lock:
+            self.plugin_infos[info.name] = info
+            if placement:
+                self._placement[info.name] = placement
+            try:
+                if self.register(plugin, info.name) is None:
+                    raise ValueError(f"the name {info.name!r} is blocked")
+            except BaseException:
+                self.plugin_infos.pop(info.name, None)
+                self._placement.pop(info.name, None)
+                raise
+
+    def load_point(self, point: _points.HookPoint) -> None:
+        """Load the legacy classes of ``point`` if that was not done yet."""
+        discoverer = self._discoverer
+        if discoverer is not None and point.name in discoverer.report.pending:
+            with self._lock:
+                discoverer.load_point(point.name)
+
+    def load_all(self) -> None:
+        """Load every legacy class not loaded yet (for ``list`` and ``check``)."""
+        if self._discoverer is not None:
+            with self._lock:
+                self._discoverer.load_all()
+
+    def origin(self, plugin_name: str) -> _ordering.Origin:
+        """Where ``plugin_name``'s place in the run order comes from."""
+        info = self.plugin_infos.get(plugin_name)
+        return _ordering.Origin(
+            info.position if info else None,
+            self._seq.get(plugin_name, 0),
+            self._placement.get(plugin_name, {}),
+        )
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Register many plugins, ordering every hook once at the end."""
+        with self._lock:
+            self._bulk += 1
+            try:
+                yield
+            finally:
+                self._bulk -= 1
+                if not self._bulk:
+                    self._reorder(_pluggy.hook_callers(self))
+
+    def _reorder(self, hooks: Any) -> None:
+        if not self._bulk:
+            for hook in hooks:
+                located = _points.hook_phase(hook.name)
+                point = located[0].name if located else hook.name
+                ordered = _ordering.run_order(hook.get_hookimpls(), self.origin, point)
+                _pluggy.set_impls(hook, ordered[::-1])
+        self._changed()
+
+    # ------------------------------------------------------------ calls
 
     @property
     def monitored(self) -> bool:
         """Whether hook-call monitoring (tracing) wraps the hook executor."""
-        return self._inner_hookexec is not _callers.multicall
+        return _pluggy.executor(self) is not self._executor
 
-    def run_phase(self, plan: _callers.PhasePlan, hook_kwargs: dict[str, Any]) -> Any:
-        """Run one phase through pluggy's executor (and any monitoring of it)."""
-        return self._hookexec(plan.hook_name, plan.impls, hook_kwargs, plan.firstresult)
+    def run_phase(self, plan: PhasePlan, hook_kwargs: dict[str, Any]) -> Any:
+        """Run one phase through the hook executor (and any monitoring of it)."""
+        return _pluggy.run(self, plan.hook_name, plan.impls, hook_kwargs, plan.firstresult)
 
     def _changed(self) -> None:
         self._dispatch.clear()
@@ -149,13 +277,13 @@ class NovaPluginManager(pluggy.PluginManager):
         self.ensure_point(point)
         # Under the registry lock: all three phases from one state of the registry.
         with self._lock:
-            plans: list[_callers.PhasePlan | None] = []
+            self.load_point(point)
+            plans: list[PhasePlan | None] = []
             for phase in _points.PHASES:
                 hook_name = point.hook_name(phase)
-                hook: pluggy.HookCaller = getattr(self.hook, hook_name)
-                impls = hook.get_hookimpls()
+                impls = getattr(self.hook, hook_name).get_hookimpls()
                 plugins = [i for i in impls if not is_core_impl(i)]
-                plans.append(_callers.PhasePlan(hook_name, phase, impls) if plugins else None)
+                plans.append(PhasePlan(hook_name, phase, impls) if plugins else None)
             pre, call, post = plans
             dispatch = Dispatch(pre, call, post) if any(plans) else None
             self._dispatch[point.name] = dispatch
@@ -199,7 +327,8 @@ def _build() -> NovaPluginManager:
         pm = STATE.building = NovaPluginManager()
         _tracing.enable_from_environment(pm)
         try:
-            pm.discovery = _discovery.discover(pm)
+            pm._discoverer = _discovery.discover(pm)
+            pm.discovery = pm._discoverer.report
         finally:
             STATE.building = None
         STATE.current = pm
@@ -226,6 +355,6 @@ def declare_point(name: str) -> _points.HookPoint:
     return point
 
 
-def is_core_impl(impl: pluggy.HookImpl) -> bool:
+def is_core_impl(impl: Any) -> bool:
     """Whether ``impl`` is Nova's callable rather than a plugin."""
-    return isinstance(impl.plugin, _callers.CallCore)
+    return isinstance(impl.plugin, _executor.CallCore)

@@ -6,7 +6,7 @@ demo --trace`` uses it too. Each hook call is logged at INFO on the
 ``nova_hookspec.trace`` logger with the time each plugin took, in run order.
 
 It rides on pluggy's hook-call monitoring; the per-plugin clock is read by
-the hook executor (:mod:`nova_hookspec._callers`) only while tracing is on.
+the hook executor (:mod:`nova_hookspec._executor`) only while tracing is on.
 """
 
 from __future__ import annotations

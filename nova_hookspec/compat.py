@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from nova_hookspec import _manager
-from nova_hookspec._callers import HOOKED
-from nova_hookspec._calls import HookedFunction, add_hook
+from nova_hookspec._executor import HOOKED
+from nova_hookspec._hooked import HookedFunction, add_hook
 from nova_hookspec._errors import FatalHookException
 from nova_hookspec._manager import reset
 from nova_hookspec._markers import LEGACY_GROUP
@@ -67,6 +67,7 @@ class HookManager:
         hook_kwargs = hooked.plan.bind(tuple(args), kwargs)
         hook_kwargs[HOOKED] = hooked
         pm = _manager.get_plugin_manager()  # every declared point has its specs
+        pm.load_point(self.point)
         getattr(pm.hook, self.point.hook_name(phase))(**hook_kwargs, **extra)
 
     def run_pre(

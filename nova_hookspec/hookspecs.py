@@ -22,8 +22,11 @@ hooked callable did not receive arrives as its documented default.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generator, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeAlias
 
 from nova_hookspec import _arguments
 from nova_hookspec._markers import hookspec

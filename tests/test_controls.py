@@ -35,7 +35,9 @@ def install(site: Site) -> None:
 
 
 def loaded() -> list[str | None]:
-    infos = nova_hookspec.get_plugin_manager().plugin_infos.values()
+    pm = nova_hookspec.get_plugin_manager()
+    pm.load_all()  # legacy classes load when their hook is first called
+    infos = pm.plugin_infos.values()
     return sorted(i.distribution for i in infos if (i.distribution or "").startswith("acme"))
 
 

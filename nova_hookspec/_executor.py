@@ -1,18 +1,20 @@
-"""Running one hook: pluggy's call order with nova_hookspec's error policy.
+"""The hook executor: running one hook's implementations through its wrappers.
 
-pluggy decides *which* implementations run and in what order; this module
-decides what a failure means. :func:`multicall` is installed as the plugin
-manager's hook executor, so every pluggy hook call goes through it (wrapped
+:func:`multicall` is installed as the plugin manager's hook executor (through
+:mod:`nova_hookspec._pluggy`), so every hook call goes through it: wrapped
 call phases, direct ``pm.hook.NAME(...)`` calls, anything under pluggy's
-hook-call monitoring); :func:`run_observers` runs observer phases of plain
-implementations without pluggy's per-call machinery, with the same rules.
+hook-call monitoring. The implementations arrive in nova_hookspec's run order
+(:mod:`nova_hookspec._ordering`, stored the way pluggy keeps its lists: last
+runs first); what a failure means is :mod:`nova_hookspec._policy`'s.
 
-The rules:
+The rules it applies:
 
 * A plugin's ordinary exception is logged at WARNING with the plugin, the
   hook and the phase, and the call goes on as if that plugin were absent.
 * A fatal exception (:class:`~nova_hookspec.FatalHookException`) is logged
   at ERROR and raised: outer wrappers see it, then the caller.
+* A wrapper cannot swallow a fatal exception: when it returns instead of
+  re-raising, that is logged and the fatal exception goes on.
 * A wrapper that re-raises the exception it was given has not failed. One
   that raises anything else, does not yield, or yields twice has failed: the
   outcome is what it would be without that wrapper.
@@ -23,18 +25,13 @@ The rules:
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
-from collections.abc import Generator, Mapping, Sequence
-from typing import Any, Final, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Generator, cast
 
-import pluggy
-
-from nova_hookspec import _errors, _points, _tracing
-from nova_hookspec._legacy import LegacyHook
-from nova_hookspec._markers import PROJECT_NAME
-
-log = logging.getLogger("nova_hookspec")
+from nova_hookspec import _pluggy, _tracing
+from nova_hookspec._markers import hookimpl
+from nova_hookspec._policy import is_fatal, is_plugin_failure, report_failure
 
 #: Caller keyword under which the hooked call passes its ``HookedFunction``
 #: to nova_hookspec's own implementations (never to plugins: no spec has it).
@@ -56,50 +53,22 @@ def core_impl(point_name: str) -> Any:
 
     def call(args: tuple[Any, ...], kwargs: dict[str, Any], _hooked: Any = None) -> object:
         if _hooked is None:
-            raise pluggy.HookCallError(
+            raise _pluggy.HookCallError(
                 f"hook {point_name!r} runs Nova's callable: call the decorated function, "
                 "not the hook, to make the call"
             )
         return _hooked.function(*args, **kwargs)
 
     call.__qualname__ = call.__name__ = point_name
-    return pluggy.HookimplMarker(PROJECT_NAME)(trylast=True)(call)
+    return hookimpl(trylast=True)(call)
 
 
-def phase_of(hook_name: str) -> str:
-    """The phase (pre, call, post) of a hook name."""
-    located = _points.hook_phase(hook_name)
-    return located[1] if located else "call"
-
-
-def report_failure(plugin_name: str, hook_name: str, exc: BaseException, when: str = "") -> None:
-    """Log a plugin's failure, naming the plugin, the hook and the phase."""
-    fatal = isinstance(exc, _errors.fatal_types())
-    log.log(
-        logging.ERROR if fatal else logging.WARNING,
-        "plugin %r %s in hook %r (%s phase)%s: %s: %s",
-        plugin_name,
-        "raised a fatal exception" if fatal else "failed",
-        hook_name,
-        phase_of(hook_name),
-        f", {when}" if when else "",
-        type(exc).__name__,
-        exc,
-        exc_info=exc,
-    )
-
-
-def _impl_arguments(
+def impl_arguments(
     argnames: Sequence[str], kwargnames: Sequence[str], values: Mapping[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
     """What an implementation is called with: its arguments by position, and
     those of its defaulted parameters the call provides (on every pluggy release)."""
     return [values[n] for n in argnames], {n: values[n] for n in kwargnames if n in values}
-
-
-def _is_plugin_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` is an ordinary plugin exception (logged, then ignored)."""
-    return isinstance(exc, Exception) and not isinstance(exc, _errors.fatal_types())
 
 
 class _Teardown:
@@ -110,7 +79,7 @@ class _Teardown:
     def __init__(
         self,
         hook_name: str,
-        impl: pluggy.HookImpl,
+        impl: Any,
         gen: Generator[Any, Any, Any],
         timing: dict[str, float] | None,
     ) -> None:
@@ -131,24 +100,30 @@ class _Teardown:
 
     def _finish(self, result: object, exc: BaseException | None) -> tuple[object, BaseException | None]:
         gen = self.gen
-        outcome: pluggy.Result[object] | None = None
+        outcome: Any = None
         try:
-            if self.impl.hookwrapper:
-                outcome = pluggy.Result(result, exc)
+            if self.impl.opts.get("hookwrapper"):
+                outcome = _pluggy.old_style_result(result, exc)
                 gen.send(outcome)
             elif exc is not None:
                 gen.throw(exc)
             else:
                 gen.send(result)
         except StopIteration as stop:
-            if outcome is not None:
-                return (None, outcome.exception) if outcome.exception else (outcome.get_result(), None)
-            return stop.value, None
+            returned = _pluggy.outcome_of(outcome) if outcome is not None else (stop.value, None)
+            if exc is not None and is_fatal(exc) and returned[1] is not exc:
+                report_failure(
+                    self.impl.plugin_name, self.hook_name,
+                    RuntimeError("a wrapper cannot swallow a fatal exception; it goes on"),
+                    "after its yield",
+                )
+                return None, exc
+            return returned
         except BaseException as raised:  # noqa: BLE001 - sorted out below
             if raised is exc:
                 return None, exc
-            if not _is_plugin_failure(raised):
-                if isinstance(raised, _errors.fatal_types()):
+            if not is_plugin_failure(raised):
+                if is_fatal(raised):
                     report_failure(self.impl.plugin_name, self.hook_name, raised)
                 return None, raised
             report_failure(self.impl.plugin_name, self.hook_name, raised, "after its yield")
@@ -166,7 +141,7 @@ class _Teardown:
 
 def _start_wrapper(
     hook_name: str,
-    impl: pluggy.HookImpl,
+    impl: Any,
     args: list[object],
     kwargs: Mapping[str, object],
     timing: dict[str, float] | None,
@@ -182,7 +157,7 @@ def _start_wrapper(
         )
         return None
     except Exception as exc:
-        if not _is_plugin_failure(exc):
+        if not is_plugin_failure(exc):
             report_failure(impl.plugin_name, hook_name, exc, "before its yield")
             raise
         report_failure(impl.plugin_name, hook_name, exc, "before its yield")
@@ -195,7 +170,7 @@ def _start_wrapper(
 
 def multicall(
     hook_name: str,
-    hook_impls: Sequence[pluggy.HookImpl],
+    hook_impls: Sequence[Any],
     caller_kwargs: Mapping[str, object],
     firstresult: bool,
 ) -> object:
@@ -207,12 +182,12 @@ def multicall(
     try:
         for impl in reversed(hook_impls):
             try:
-                args, kwargs = _impl_arguments(impl.argnames, impl.kwargnames, caller_kwargs)
+                args, kwargs = impl_arguments(impl.argnames, impl.kwargnames, caller_kwargs)
             except KeyError as missing:
-                raise pluggy.HookCallError(
+                raise _pluggy.HookCallError(
                     f"hook {hook_name!r} call must provide argument {missing.args[0]!r}"
                 ) from None
-            if impl.wrapper or impl.hookwrapper:
+            if _pluggy.is_wrapper(impl):
                 teardown = _start_wrapper(hook_name, impl, args, kwargs, timing)
                 if teardown is not None:
                     teardowns.append(teardown)
@@ -229,7 +204,7 @@ def multicall(
                     res = impl.function(*args, **kwargs)
                 except Exception as exc:
                     report_failure(impl.plugin_name, hook_name, exc)
-                    if not _is_plugin_failure(exc):
+                    if not is_plugin_failure(exc):
                         raise
                     continue
                 finally:
@@ -247,78 +222,3 @@ def multicall(
     if exception is not None:
         raise exception
     return result
-
-
-# ---------------------------------------------------------------- observer phases, fast
-
-
-class PhasePlan:
-    """One phase of a hook point as it stands between two registry changes.
-
-    :param hook_name: the pluggy hook.
-    :param impls: its implementations, in pluggy's list order (a snapshot).
-    :param steps: for a phase of plain implementations only, what the fast
-        observer loop calls, in run order; ``None`` when wrappers take part.
-    :param typed: whether the phase needs the hook's keyword arguments: a typed
-        implementation or a wrapper takes part (only legacy classes do not).
-    """
-
-    __slots__ = ("firstresult", "hook_name", "impls", "phase", "steps", "typed")
-
-    def __init__(self, hook_name: str, phase: _points.Phase, impls: list[pluggy.HookImpl]) -> None:
-        self.hook_name = hook_name
-        self.phase = phase
-        self.firstresult = phase == "call"
-        self.impls = impls
-        self.typed = False
-        steps: list[tuple[str, Any, tuple[str, ...], tuple[str, ...], Any]] = []
-        for impl in reversed(impls):
-            if impl.wrapper or impl.hookwrapper:
-                self.typed = True
-                self.steps = None
-                return
-            legacy = impl.plugin.methods.get(phase) if isinstance(impl.plugin, LegacyHook) else None
-            if legacy is None:
-                self.typed = True
-            steps.append((impl.plugin_name, impl.function, tuple(impl.argnames),
-                          tuple(impl.kwargnames), legacy))
-        self.steps = tuple(steps)
-
-
-def run_observers(
-    plan: PhasePlan,
-    hook_kwargs: Mapping[str, Any] | None,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    function: Any,
-    result: Any = None,
-) -> None:
-    """Call the plain implementations of an observer phase, with the error policy.
-
-    What pluggy's loop would do for plain implementations, with nothing
-    rebuilt per call: a legacy class's own method is called directly, the way
-    Nova called it. ``function`` is the hooked function when legacy classes
-    get it first (``pass_function``), else ``None``.
-    """
-    assert plan.steps is not None
-    post = plan.phase == "post"
-    for plugin_name, impl_function, argnames, kwargnames, legacy in plan.steps:
-        try:
-            if legacy is not None:
-                if function is None:
-                    if post:
-                        legacy(result, *args, **kwargs)
-                    else:
-                        legacy(*args, **kwargs)
-                elif post:
-                    legacy(function, result, *args, **kwargs)
-                else:
-                    legacy(function, *args, **kwargs)
-            else:
-                assert hook_kwargs is not None
-                positional, keywords = _impl_arguments(argnames, kwargnames, hook_kwargs)
-                impl_function(*positional, **keywords)
-        except Exception as exc:
-            report_failure(plugin_name, plan.hook_name, exc)
-            if not _is_plugin_failure(exc):
-                raise

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from nova_hookspec import _errors, _points, compat
-from nova_hookspec._calls import add_hook
+from nova_hookspec import _points, _policy, compat
+from nova_hookspec._hooked import add_hook
 
 log = logging.getLogger("nova_hookspec")
 
@@ -97,7 +97,7 @@ def _route_nova_hooks_module() -> None:
         setattr(hooks, name, getattr(compat, name))
     fatal = getattr(hooks, "FatalHookException", None)
     if isinstance(fatal, type) and issubclass(fatal, BaseException):
-        _errors.add_fatal_type(fatal)
+        _policy.add_fatal_type(fatal)
     reset = getattr(hooks, "reset", None)
     if callable(reset):
         reset()  # forget HookManagers Nova already built: new ones are compat's

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 from nova_hookspec import _manager
 from nova_hookspec._binding import ArgumentPlan
-from nova_hookspec._callers import HOOKED, PhasePlan, run_observers
+from nova_hookspec._dispatch import PhasePlan, run_observers
+from nova_hookspec._executor import HOOKED
 from nova_hookspec._points import HookPoint
 
 _F = TypeVar("_F", bound=Callable[..., Any])

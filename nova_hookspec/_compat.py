@@ -1,0 +1,110 @@
+"""Installed distributions and their entry points, on every supported Python.
+
+Python 3.10 and later have ``importlib.metadata`` with ``entry_points(group=)``;
+3.8 and 3.9 use the ``importlib-metadata`` backport (a dependency there), in
+any release from 1.6.0 (OpenStack Ussuri's pin), whose ``entry_points()``
+returns a dict and whose entry points know no distribution. So nova_hookspec
+reads entry points per distribution, which works on all of them and finds
+both groups in one pass. The module is imported when first needed, not when
+nova_hookspec is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+_metadata: Any = None
+
+
+def metadata() -> Any:
+    """``importlib.metadata`` (3.10+) or the ``importlib_metadata`` backport."""
+    global _metadata
+    if _metadata is None:
+        name = "importlib.metadata" if sys.version_info >= (3, 10) else "importlib_metadata"
+        _metadata = importlib.import_module(name)
+    return _metadata
+
+
+def normalize(name: str) -> str:
+    """A distribution name as PEP 503 compares it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class DistEntryPoint(NamedTuple):
+    """An entry point with the distribution that declares it.
+
+    :param entry_point: the importlib entry point (``name``, ``value``,
+        ``group``, ``load()``).
+    :param distribution: the distribution's name as its metadata says, else
+        as its ``.dist-info`` folder says.
+    :param version: its version, likewise (``None`` if neither says).
+    :param problem: why the metadata could not be read, if it could not.
+    """
+
+    entry_point: Any
+    distribution: str | None
+    version: str | None
+    problem: str | None
+
+
+def _folder_name(dist: Any) -> tuple[str | None, str | None]:
+    """Name and version from a ``NAME-VERSION.dist-info`` (or ``.egg-info``) folder."""
+    path = getattr(dist, "_path", None)
+    stem = getattr(path, "stem", "") or ""
+    name, _, version = stem.partition("-")
+    return (name or None), (version or None)
+
+
+def _name_and_version(dist: Any) -> tuple[str | None, str | None, str | None]:
+    try:
+        meta = dist.metadata
+        name, version = meta["Name"], meta["Version"]
+    except Exception as exc:  # noqa: BLE001 - a broken METADATA (not UTF-8, say) is reported
+        name, version = _folder_name(dist)
+        return name, version, f"its metadata could not be read ({type(exc).__name__})"
+    if not name:
+        name, version = _folder_name(dist)
+    return name, version, None
+
+
+def entry_points(*groups: str) -> Iterator[DistEntryPoint]:
+    """Every entry point of ``groups``, with its distribution, in ``sys.path`` order.
+
+    A distribution found twice on ``sys.path`` counts once (the first, as
+    Python imports it). Reading one distribution's files never stops the
+    scan: its metadata falls back to the folder name, with the problem said.
+    """
+    md = metadata()
+    headers = tuple(f"[{group}]" for group in groups)
+    seen: set[str] = set()
+    for dist in md.distributions():
+        try:
+            text = dist.read_text("entry_points.txt")
+        except Exception:  # noqa: BLE001, S112 - unreadable: it declares nothing we can use
+            continue
+        if not text or not any(header in text for header in headers):
+            continue
+        name, version, problem = _name_and_version(dist)
+        key = normalize(name) if name else f"?{id(dist)}"
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            eps = list(dist.entry_points)
+        except Exception:  # noqa: BLE001, S112 - a malformed entry_points.txt declares nothing
+            continue
+        for ep in eps:
+            if ep.group in groups:
+                yield DistEntryPoint(ep, name, version, problem)
+
+
+def console_script(name: str) -> Any | None:
+    """The ``console_scripts`` entry point called ``name``, if one is installed."""
+    for found in entry_points("console_scripts"):
+        if found.entry_point.name == name:
+            return found.entry_point
+    return None

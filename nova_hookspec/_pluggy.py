@@ -1,0 +1,248 @@
+"""Every use of pluggy's internals, and every difference between its releases.
+
+nova_hookspec supports pluggy 0.13.1 (OpenStack Ussuri's pin) to the newest
+1.x. It uses pluggy's public API where one exists (markers for specs,
+``add_hookspecs``, ``add_hookcall_monitoring``, ``HookCaller`` objects on
+``pm.hook``) and owns the rest itself: its own hookimpl marker (0.13 has no
+``specname``, pluggy < 1.1 no ``wrapper=True``), its own registration and
+run order (:mod:`nova_hookspec._ordering`) and its own hook executor
+(:mod:`nova_hookspec._executor`). What that needs of pluggy's inside is below,
+and :data:`RELIED_ON` lists it; :func:`problems` checks the installed pluggy
+against the list (``tests/test_pluggy_seam.py`` fails when one changes).
+
+What differs between releases, and how it is bridged here:
+
+* the hook executor: ``_inner_hookexec(hook, impls, kwargs)`` with the
+  ``HookCaller`` on 0.13, ``(hook_name, impls, kwargs, firstresult)`` from
+  1.0 on: :func:`install_executor` and :func:`run` speak both;
+* a hook caller's implementations: ``_nonwrappers`` + ``_wrappers`` up to
+  1.0, one ``_hookimpls`` list from 1.1: :func:`set_impls`;
+* a plugin's hook callers: ``_plugin2hookcallers`` up to 1.0, worked out from
+  the hook callers later: :func:`track`;
+* where ``HookImpl``, ``HookCaller`` and the old-style wrappers' result
+  object live, and the result's constructor (an ``exc_info`` triple before
+  1.1, the exception after).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import pluggy
+
+
+
+def _version(text: str) -> tuple[int, ...]:
+    numbers = []
+    for part in text.split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit()) if part[:1].isdigit() else ""
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+#: The installed pluggy release, as a tuple of numbers.
+VERSION: Final = _version(str(pluggy.__version__))
+
+#: Our executor: ``(hook_name, impls, caller_kwargs, firstresult) -> result``.
+Executor = Callable[[str, Sequence[Any], Mapping[str, object], bool], object]
+
+HookCallError: Final[type[Exception]] = pluggy.HookCallError
+PluginValidationError: Final = pluggy.PluginValidationError
+
+#: What this module relies on, by release (checked by :func:`problems`).
+RELIED_ON: Final = (
+    "PluginManager attributes: _name2plugin (name -> plugin, None when blocked), "
+    "_inner_hookexec (the executor hook callers reach through _hookexec), hook (the relay)",
+    "PluginManager._plugin2hookcallers (plugin -> hook callers) on pluggy < 1.1",
+    "HookCaller(name, hook_execute), its name and spec, and get_hookimpls()",
+    "HookCaller._hookimpls (one list, last runs first) on pluggy >= 1.1; "
+    "_nonwrappers and _wrappers on earlier releases",
+    "HookImpl(plugin, plugin_name, function, opts) with .function, .plugin, "
+    ".plugin_name, .opts, .argnames, .kwargnames",
+    "add_hookcall_monitoring(before, after) wraps _inner_hookexec",
+    "the old-style wrappers' result: Result(result, exception) on >= 1.1, "
+    "_Result(result, exc_info) before",
+)
+
+
+
+def _locate(*dotted: str) -> Any:
+    """The first of ``module:attr`` names that exists."""
+    for item in dotted:
+        module_name, _, attr = item.partition(":")
+        try:
+            found = getattr(importlib.import_module(module_name), attr, None)
+        except ImportError:
+            continue
+        if found is not None:
+            return found
+    raise ImportError(f"pluggy {pluggy.__version__} has none of {dotted}")
+
+
+HookCaller: Final[Any] = _locate("pluggy:HookCaller", "pluggy._hooks:_HookCaller", "pluggy.hooks:_HookCaller")
+HookImpl: Final[Any] = _locate("pluggy:HookImpl", "pluggy._hooks:HookImpl", "pluggy.hooks:HookImpl")
+_ResultClass: Final[Any] = _locate("pluggy:Result", "pluggy._result:_Result", "pluggy.callers:_Result")
+
+#: Up to pluggy 1.0 a hook caller keeps wrappers and the rest in two lists.
+_SPLIT_LISTS: Final = not hasattr(HookCaller("probe", None), "_hookimpls")
+#: pluggy 0.13's executor gets the hook caller, not its name and firstresult.
+_EXEC_TAKES_HOOK: Final = VERSION < (1, 0)
+
+
+def new_impl(plugin: object, plugin_name: str, function: Any, opts: dict[str, Any]) -> Any:
+    """A ``HookImpl``; ``opts`` holds every option (see :mod:`_markers`)."""
+    return HookImpl(plugin, plugin_name, function, opts)
+
+
+def hook_caller(pm: pluggy.PluginManager, hook_name: str) -> Any:
+    """The hook caller of ``hook_name``, made (without a spec) if there is none."""
+    hook = getattr(pm.hook, hook_name, None)
+    if hook is None:
+        hook = HookCaller(hook_name, pm._hookexec)
+        setattr(pm.hook, hook_name, hook)
+    return hook
+
+
+def hook_callers(pm: pluggy.PluginManager) -> Iterable[Any]:
+    """Every hook caller of ``pm``."""
+    return [h for h in vars(pm.hook).values() if isinstance(h, HookCaller)]
+
+
+def set_impls(hook: Any, impls: Sequence[Any]) -> None:
+    """Store ``impls`` (last runs first, pluggy's convention) as ``hook``'s list."""
+    if _SPLIT_LISTS:
+        wrappers = [i for i in impls if is_wrapper(i)]
+        hook._nonwrappers[:] = [i for i in impls if not is_wrapper(i)]
+        hook._wrappers[:] = wrappers
+    else:
+        hook._hookimpls[:] = impls
+
+
+def registered(pm: pluggy.PluginManager) -> dict[str, object]:
+    """pluggy's name -> plugin table (``None`` for a blocked name)."""
+    table: dict[str, object] = pm._name2plugin
+    return table
+
+
+def track(pm: pluggy.PluginManager, plugin: object, hooks: Sequence[Any] | None) -> None:
+    """Record ``plugin``'s hook callers where pluggy keeps a table of them
+    (``None``: forget the plugin)."""
+    table = getattr(pm, "_plugin2hookcallers", None)
+    if table is None:
+        return
+    if hooks is None:
+        table.pop(plugin, None)
+    else:
+        table[plugin] = list(hooks)
+
+
+def is_wrapper(impl: Any) -> bool:
+    """Whether ``impl`` is a wrapper, new-style or old-style."""
+    opts = impl.opts
+    return bool(opts.get("wrapper") or opts.get("hookwrapper"))
+
+
+def install_executor(pm: pluggy.PluginManager, execute: Executor) -> Any:
+    """Make ``execute`` the hook executor of ``pm``; return what was installed."""
+    if _EXEC_TAKES_HOOK:
+
+        def adapted(hook: Any, impls: Sequence[Any], kwargs: Mapping[str, object]) -> object:
+            spec = hook.spec
+            return execute(hook.name, impls, kwargs, bool(spec and spec.opts.get("firstresult")))
+
+        installed: Any = adapted
+    else:
+        installed = execute
+    pm._inner_hookexec = installed
+    return installed
+
+
+def executor(pm: pluggy.PluginManager) -> Any:
+    """What runs ``pm``'s hooks now (differs from the installed one under monitoring)."""
+    return pm._inner_hookexec
+
+
+def run(
+    pm: pluggy.PluginManager,
+    hook_name: str,
+    impls: Sequence[Any],
+    kwargs: Mapping[str, object],
+    firstresult: bool,
+) -> object:
+    """Run one hook through ``pm``'s executor, and so through any monitoring of it."""
+    if _EXEC_TAKES_HOOK:
+        hookexec: Any = pm._hookexec
+        return hookexec(getattr(pm.hook, hook_name), impls, kwargs)
+    return pm._hookexec(hook_name, impls, kwargs, firstresult)
+
+
+def old_style_result(result: object, exc: BaseException | None) -> Any:
+    """The result object an old-style ``hookwrapper`` receives from its ``yield``."""
+    if VERSION >= (1, 1):
+        return _ResultClass(result, exc)
+    excinfo = (type(exc), exc, exc.__traceback__) if exc is not None else None
+    return _ResultClass(result, excinfo)
+
+
+def outcome_of(result_obj: Any) -> tuple[object, BaseException | None]:
+    """``(result, exception)`` of an old-style wrapper's result object after it ran."""
+    if VERSION >= (1, 1):
+        exc = result_obj.exception
+    else:
+        excinfo = result_obj._excinfo
+        exc = excinfo[1] if excinfo else None
+    if exc is not None:
+        return None, exc
+    return result_obj.get_result(), None
+
+
+def problems() -> list[str]:
+    """What of :data:`RELIED_ON` the installed pluggy does not provide."""
+    found: list[str] = []
+    pm = pluggy.PluginManager("nova_hookspec_probe")
+    for attr in ("_name2plugin", "_inner_hookexec", "hook", "_hookexec", "add_hookcall_monitoring"):
+        if not hasattr(pm, attr):
+            found.append(f"PluginManager has no {attr}")
+    if VERSION < (1, 1) and not isinstance(getattr(pm, "_plugin2hookcallers", None), dict):
+        found.append("PluginManager has no _plugin2hookcallers table")
+    hook = HookCaller("probe", pm._hookexec)
+    lists = ("_nonwrappers", "_wrappers") if _SPLIT_LISTS else ("_hookimpls",)
+    for attr in (*lists, "name", "spec", "get_hookimpls"):
+        if not hasattr(hook, attr):
+            found.append(f"HookCaller has no {attr}")
+    params = list(inspect.signature(HookImpl).parameters)
+    if params[:4] != ["plugin", "plugin_name", "function", "hook_impl_opts"]:
+        found.append(f"HookImpl takes {params}")
+    impl = new_impl(object(), "probe", lambda a, b=1: None, {"wrapper": False, "hookwrapper": False})
+    for attr in ("function", "plugin", "plugin_name", "opts", "argnames", "kwargnames"):
+        if not hasattr(impl, attr):
+            found.append(f"HookImpl has no {attr}")
+    calls: list[tuple[Any, ...]] = []
+    installed = install_executor(pm, lambda *a: calls.append(a))
+    undo = pm.add_hookcall_monitoring(lambda *a: None, lambda *a: None)
+    if pm._inner_hookexec is installed:
+        found.append("add_hookcall_monitoring does not wrap _inner_hookexec")
+    undo()
+    setattr(pm.hook, "probe", hook)  # noqa: B010 - as pluggy keeps them
+    run(pm, "probe", [], {}, False)
+    if len(calls) != 1 or calls[0][0] != "probe":
+        found.append("_hookexec does not reach _inner_hookexec with the hook's name")
+    result = old_style_result(None, ValueError("probe"))
+    if not isinstance(outcome_of(result)[1], ValueError):
+        found.append("the old-style wrapper result does not keep the exception")
+    return found
+
+
+__all__ = [
+    "RELIED_ON",
+    "VERSION",
+    "HookCallError",
+    "HookCaller",
+    "HookImpl",
+    "PluginValidationError",
+]

@@ -1,0 +1,104 @@
+"""What a plugin's failure means, and how it is logged.
+
+* A plugin's ordinary exception (any ``Exception`` that is not fatal) is
+  logged at WARNING with the plugin, the hook and the phase; the call goes on
+  as if that plugin were absent.
+* A fatal exception (:class:`~nova_hookspec.FatalHookException`, and Nova
+  <= 21's own ``nova.hooks.FatalHookException`` when Nova is importable) is
+  logged at ERROR and raised.
+* Anything that is no ``Exception`` (``KeyboardInterrupt``, ``SystemExit``)
+  is never swallowed.
+
+Formatting a failure never raises: an exception whose ``__str__`` raises is
+described by its type.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from nova_hookspec import _points
+from nova_hookspec._errors import FatalHookException
+
+log = logging.getLogger("nova_hookspec")
+
+_fatal: tuple[type[BaseException], ...] = (FatalHookException,)
+_looked_for_nova = False
+
+
+def fatal_types() -> tuple[type[BaseException], ...]:
+    """The exception classes that stop a hooked call when a plugin raises them.
+
+    Nova <= 21's ``nova.hooks.FatalHookException`` counts as soon as
+    ``nova.hooks`` has been imported (by Nova itself or by a plugin), with or
+    without :func:`~nova_hookspec.attach_nova`.
+    """
+    global _looked_for_nova
+    if not _looked_for_nova:
+        hooks = sys.modules.get("nova.hooks")
+        if hooks is not None:
+            _looked_for_nova = True
+            nova_fatal = getattr(hooks, "FatalHookException", None)
+            if isinstance(nova_fatal, type) and issubclass(nova_fatal, BaseException):
+                add_fatal_type(nova_fatal)
+    return _fatal
+
+
+def add_fatal_type(exc_type: type[BaseException]) -> None:
+    """Count ``exc_type`` as fatal too."""
+    global _fatal
+    if exc_type not in _fatal:
+        _fatal = (*_fatal, exc_type)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Whether a plugin raising ``exc`` stops the call."""
+    return isinstance(exc, fatal_types())
+
+
+def is_plugin_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is an ordinary plugin failure (logged, then ignored)."""
+    return isinstance(exc, Exception) and not is_fatal(exc)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message``, whatever the exception's ``__str__`` does."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except BaseException as inner:  # noqa: BLE001 - a broken __str__ must not escape
+        if isinstance(inner, KeyboardInterrupt):
+            raise
+        return f"{name} (its message could not be formatted: {type(inner).__name__})"
+    return f"{name}: {text}" if text else name
+
+
+def phase_of(hook_name: str) -> str:
+    """The phase (pre, call, post) of a hook name."""
+    located = _points.hook_phase(hook_name)
+    return located[1] if located else "call"
+
+
+def report_failure(plugin_name: str, hook_name: str, exc: BaseException, when: str = "") -> None:
+    """Log a plugin's failure, naming the plugin, the hook and the phase."""
+    fatal = is_fatal(exc)
+    message = "plugin %r %s in hook %r (%s phase)%s: %s" % (  # noqa: UP031 - formatted once, here
+        plugin_name,
+        "raised a fatal exception" if fatal else "failed",
+        hook_name,
+        phase_of(hook_name),
+        f", {when}" if when else "",
+        describe_exception(exc),
+    )
+    log.log(logging.ERROR if fatal else logging.WARNING, "%s", message, exc_info=_safe_exc_info(exc))
+
+
+def _safe_exc_info(exc: BaseException) -> BaseException | None:
+    """``exc`` for ``exc_info`` when its traceback can be formatted, else ``None``."""
+    try:
+        str(exc)
+    except BaseException as inner:  # noqa: BLE001 - see describe_exception
+        if isinstance(inner, KeyboardInterrupt):
+            raise
+        return None
+    return exc
