@@ -12,14 +12,17 @@ Public names::
 
 from __future__ import annotations
 
+#: The version of nova_hookspec (the one place it is written).
+__version__ = "0.2.0"
+
 from nova_hookspec import compat, hookspecs
-from nova_hookspec._hooked import HookedFunction, add_hook
+from nova_hookspec._attach import AttachError, Attachment, attach_nova, detach_nova
 from nova_hookspec._controls import configure
 from nova_hookspec._discovery import PluginInfo
 from nova_hookspec._errors import FatalHookException, HookDeclarationError, PluginValidationError
+from nova_hookspec._hooked import HookedFunction, add_hook
 from nova_hookspec._manager import NovaPluginManager, get_plugin_manager, reset
 from nova_hookspec._markers import LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP, hookimpl, hookspec
-from nova_hookspec._attach import AttachError, Attachment, attach_nova, detach_nova
 
 __all__ = [
     "LEGACY_GROUP",
@@ -33,6 +36,7 @@ __all__ = [
     "NovaPluginManager",
     "PluginInfo",
     "PluginValidationError",
+    "__version__",
     "add_hook",
     "attach_nova",
     "compat",

@@ -76,7 +76,7 @@ class ArgumentPlan:
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The hook keyword arguments of one call: spec names, ``args``, ``kwargs``."""
         bound = dict(self.defaults)
-        for name, value in zip(self.positional, args):  # noqa: B905 - extra args map to nothing
+        for name, value in zip(self.positional, args):
             if name is not None:
                 bound[name] = value
         if kwargs:

@@ -12,10 +12,13 @@ nova_hookspec is.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import sys
 from collections.abc import Iterator
 from typing import Any, NamedTuple
+
+log = logging.getLogger("nova_hookspec")
 
 _metadata: Any = None
 
@@ -34,18 +37,57 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+class EntryPoint(NamedTuple):
+    """One line of an ``entry_points.txt``: ``name = value`` in ``[group]``.
+
+    Parsed here rather than by ``importlib.metadata`` because its releases
+    differ: 1.6.0 (Python 3.8's backport pin) refuses a file that declares
+    one name twice in a group, which newer releases, and Nova's hook classes
+    in the wild, allow.
+    """
+
+    name: str
+    value: str
+    group: str
+
+    def load(self) -> Any:
+        """Import the module and return the attribute the value names."""
+        module_name, _, attrs = self.value.partition(":")
+        obj: Any = importlib.import_module(module_name.strip())
+        for attr in filter(None, attrs.split("[", 1)[0].strip().split(".")):
+            obj = getattr(obj, attr)
+        return obj
+
+
+def parse_entry_points(text: str) -> list[EntryPoint]:
+    """The entry points an ``entry_points.txt`` declares, in file order."""
+    found = []
+    group = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip()
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or group is None or not name.strip() or not value.strip():
+            raise ValueError(f"malformed entry_points.txt line: {raw!r}")
+        found.append(EntryPoint(name.strip(), value.strip(), group))
+    return found
+
+
 class DistEntryPoint(NamedTuple):
     """An entry point with the distribution that declares it.
 
-    :param entry_point: the importlib entry point (``name``, ``value``,
-        ``group``, ``load()``).
+    :param entry_point: the entry point.
     :param distribution: the distribution's name as its metadata says, else
         as its ``.dist-info`` folder says.
     :param version: its version, likewise (``None`` if neither says).
     :param problem: why the metadata could not be read, if it could not.
     """
 
-    entry_point: Any
+    entry_point: EntryPoint
     distribution: str | None
     version: str | None
     problem: str | None
@@ -84,7 +126,7 @@ def entry_points(*groups: str) -> Iterator[DistEntryPoint]:
     for dist in md.distributions():
         try:
             text = dist.read_text("entry_points.txt")
-        except Exception:  # noqa: BLE001, S112 - unreadable: it declares nothing we can use
+        except Exception:  # noqa: BLE001 - unreadable: it declares nothing we can use
             continue
         if not text or not any(header in text for header in headers):
             continue
@@ -94,15 +136,16 @@ def entry_points(*groups: str) -> Iterator[DistEntryPoint]:
             continue
         seen.add(key)
         try:
-            eps = list(dist.entry_points)
-        except Exception:  # noqa: BLE001, S112 - a malformed entry_points.txt declares nothing
+            eps = parse_entry_points(text)
+        except ValueError as exc:
+            log.warning("distribution %s: its entry points cannot be read: %s", name, exc)
             continue
         for ep in eps:
             if ep.group in groups:
                 yield DistEntryPoint(ep, name, version, problem)
 
 
-def console_script(name: str) -> Any | None:
+def console_script(name: str) -> EntryPoint | None:
     """The ``console_scripts`` entry point called ``name``, if one is installed."""
     for found in entry_points("console_scripts"):
         if found.entry_point.name == name:

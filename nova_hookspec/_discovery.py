@@ -110,11 +110,11 @@ def _guarded(what: str, action: Callable[[], Any]) -> Any:
         return action()
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - SystemExit from a plugin is its failure too
-        raise _PluginFault(what, exc) from exc
+    except BaseException as exc:
+        raise _PluginFaultError(what, exc) from exc
 
 
-class _PluginFault(Exception):
+class _PluginFaultError(Exception):
     def __init__(self, what: str, exc: BaseException) -> None:
         super().__init__(what)
         self.what = what
@@ -208,7 +208,7 @@ class Discovery:
             placement = self.controls.placement(info)
             _guarded("was not registered",
                      lambda: self.pm.register_discovered(plugin, info, placement))
-        except _PluginFault as fault:
+        except _PluginFaultError as fault:
             self.problem(info, fault.what, fault.exc)
             return
         self.report.registered.append(info)

@@ -27,7 +27,7 @@ from nova_hookspec._dispatch import PhasePlan, run_observers
 from nova_hookspec._executor import HOOKED
 from nova_hookspec._points import HookPoint
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound="Callable[..., Any]")
 
 
 class HookedFunction:

@@ -43,7 +43,7 @@ IMPL_DEFAULTS: Final[dict[str, Any]] = {
     "after": (),
 }
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound="Callable[..., Any]")
 
 
 def _names(value: str | Sequence[str]) -> tuple[str, ...]:

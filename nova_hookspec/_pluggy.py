@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Any, Callable, Final, Mapping, Sequence
 
 import pluggy
-
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import sys
+
 from nova_hookspec import _points
 from nova_hookspec._errors import FatalHookException
 
@@ -66,7 +67,7 @@ def describe_exception(exc: BaseException) -> str:
     name = type(exc).__name__
     try:
         text = str(exc)
-    except BaseException as inner:  # noqa: BLE001 - a broken __str__ must not escape
+    except BaseException as inner:
         if isinstance(inner, KeyboardInterrupt):
             raise
         return f"{name} (its message could not be formatted: {type(inner).__name__})"
@@ -97,7 +98,7 @@ def _safe_exc_info(exc: BaseException) -> BaseException | None:
     """``exc`` for ``exc_info`` when its traceback can be formatted, else ``None``."""
     try:
         str(exc)
-    except BaseException as inner:  # noqa: BLE001 - see describe_exception
+    except BaseException as inner:
         if isinstance(inner, KeyboardInterrupt):
             raise
         return None

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from nova_hookspec import _manager
+from nova_hookspec._errors import FatalHookException
 from nova_hookspec._executor import HOOKED
 from nova_hookspec._hooked import HookedFunction, add_hook
-from nova_hookspec._errors import FatalHookException
 from nova_hookspec._manager import reset
 from nova_hookspec._markers import LEGACY_GROUP
 from nova_hookspec._points import Phase

@@ -46,7 +46,7 @@ Flavor: TypeAlias = Any
 #: Any other Nova object (request spec, network info, block device mappings).
 NovaObject: TypeAlias = Any
 
-_F = TypeVar("_F", bound=Callable[..., object])
+_F = TypeVar("_F", bound="Callable[..., object]")
 
 _INTRO = {
     "pre": "Called before {target} runs, with its arguments.",

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 
 import pytest
 from sitehelper import Site, site_fixture
 
 import nova_hookspec
+from nova_hookspec._compat import entry_points
 
 __all__ = ["INSTALLED", "Site"]
 
 
 def _installed_plugin_distributions() -> set[str]:
-    names = set()
-    for group in (nova_hookspec.TYPED_GROUP, nova_hookspec.LEGACY_GROUP):
-        for ep in metadata.entry_points(group=group):
-            if ep.dist is not None:
-                names.add(ep.dist.name)
-    return names
+    found = entry_points(nova_hookspec.TYPED_GROUP, nova_hookspec.LEGACY_GROUP)
+    return {item.distribution for item in found if item.distribution}
 
 
 #: Plugins installed in the environment that runs the tests (the example

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib import metadata
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from conftest import Site
 
 import nova_hookspec
 from nova_hookspec import hookimpl
+from nova_hookspec._compat import metadata
 
 from nova import exception, objects  # isort: skip
 from nova.compute import api as compute_api  # isort: skip
@@ -27,7 +27,7 @@ from nova.compute import manager as compute_manager  # isort: skip
 from nova.network import neutron  # isort: skip
 
 objects.register_all()
-NOVA = metadata.version("nova")
+NOVA = metadata().version("nova")
 OLD_NOVA = int(NOVA.split(".")[0]) <= 21
 TARGETS = {
     "create_instance": (compute_api.API, "create"),
