@@ -1,4 +1,11 @@
-"""Developer and CI sessions: ``nox -s tests lint typecheck nova-21 nova-34``."""
+"""Developer and CI sessions.
+
+``nox -s tests`` (every Python and pluggy of the test matrix), ``nox -s nova``
+(every Nova release in its own environment), ``plugins``, ``lint``,
+``typecheck``, ``docs``; ``bench`` by hand. Other CPythons come from pyenv:
+``PYENV_VERSION=3.11.7:3.8.18:3.10.13:3.12.1:3.13.0 nox ...`` (``.ci/run``
+sets it).
+"""
 
 from __future__ import annotations
 
@@ -9,45 +16,71 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "plugins", "lint", "typecheck"]
 
-#: The oldest pluggy nova_hookspec supports and the newest: 1.7 fills spec
-#: defaults into calls and passes impl keyword defaults, 1.5/1.6 do not.
-PLUGGY = ["1.5.0", "1.7.0"]
+#: The test suite's matrix: Python, pluggy, other pins. The oldest row is
+#: OpenStack Ussuri's (pluggy 0.13.1, importlib-metadata 1.6.0, Python 3.8);
+#: 1.0.0 and 1.4.0 are the pins of later series; the newest of both last.
+TEST_MATRIX = [
+    ("3.8", "0.13.1", ("importlib-metadata==1.6.0",)),
+    ("3.8", "1.0.0", ()),
+    ("3.11", "1.4.0", ()),
+    ("3.13", "latest", ()),
+]
 
 
 @nox.session
-@nox.parametrize("pluggy", PLUGGY)
-def tests(session: nox.Session, pluggy: str) -> None:
-    """The test suite against one pluggy release."""
-    session.install(".[test]", f"pluggy=={pluggy}")
-    session.run("python", "-m", "pytest", *session.posargs, success_codes=[0, 5])
+@nox.parametrize(
+    ("python", "pluggy", "extra"),
+    TEST_MATRIX,
+    ids=[f"{py}-pluggy-{pluggy}" for py, pluggy, _ in TEST_MATRIX],
+)
+def tests(session: nox.Session, pluggy: str, extra: tuple[str, ...]) -> None:
+    """The test suite on one Python against one pluggy release."""
+    pin = "pluggy" if pluggy == "latest" else f"pluggy=={pluggy}"
+    session.install("--upgrade", ".[test]", pin, *extra)
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *session.posargs,
+                success_codes=[0, 5])
 
 
-NOVA = {
-    "nova-21": ["nova==21.2.4", "oslo.db==8.5.2"],  # the last Nova with nova/hooks.py
-    "nova-34": ["nova==34.0.0"],
-}
+#: Nova releases as operators run them: (Nova, the OpenStack series whose
+#: upper-constraints file builds the environment, Python). Nova 34 has no
+#: published constraints file yet: it is installed unconstrained.
+NOVA_MATRIX = [
+    ("21.2.4", "ussuri", "3.8"),  # the last Nova with nova/hooks.py
+    ("25.3.0", "yoga", "3.8"),
+    ("27.5.1", "2023.1", "3.10"),
+    ("29.4.0", "2024.1", "3.11"),
+    ("31.3.1", "2025.1", "3.12"),
+    ("33.0.2", "2026.1", "3.12"),
+    ("34.0.0", None, "3.11"),
+]
 
 
-def _nova(session: nox.Session, requirements: list[str]) -> None:
-    session.install(*requirements, ".[test]")
+def constraints(series: str | None) -> list[str]:
+    """pip's arguments for a series' upper-constraints file (kept in constraints/)."""
+    return ["-c", f"constraints/upper-constraints-{series}.txt"] if series else []
+
+
+@nox.session
+@nox.parametrize(
+    ("nova", "series", "python"),
+    NOVA_MATRIX,
+    ids=[f"{nova}-{series or 'unconstrained'}" for nova, series, _ in NOVA_MATRIX],
+)
+def nova(session: nox.Session, nova: str, series: str | None) -> None:
+    """Nova installed as deployment tools install it, nova_hookspec added under the
+    same constraints, and the real-Nova tests run there."""
+    pins = constraints(series)
+    session.install(*pins, f"nova=={nova}")
+    session.install(*pins, ".", "pytest")
+    session.run("python", "-m", "pip", "check")
+    session.run("python", "tools/check_pins.py", *pins[1:])
     session.run(
-        "python", "-m", "pytest", "-o", "filterwarnings=default", "-p", "no:cacheprovider",
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-c", "tests_nova/pytest.ini",
         "tests_nova", *session.posargs,
     )
-
-
-@nox.session(name="nova-21")
-def nova_21(session: nox.Session) -> None:
-    """The hook points attached to a real Nova 21.2.4 from PyPI."""
-    _nova(session, NOVA["nova-21"])
-
-
-@nox.session(name="nova-34")
-def nova_34(session: nox.Session) -> None:
-    """The hook points attached to a real Nova 34.0.0 from PyPI."""
-    _nova(session, NOVA["nova-34"])
 
 
 PLUGINS = ["plugins/legacy-logger", "plugins/inventory", "plugins/policy"]

@@ -33,6 +33,8 @@ from typing import Any, Callable, Final, Mapping, Sequence
 
 import pluggy
 
+from nova_hookspec._markers import IMPL_DEFAULTS
+
 
 def _version(text: str) -> tuple[int, ...]:
     numbers = []
@@ -94,8 +96,8 @@ _EXEC_TAKES_HOOK: Final = VERSION < (1, 0)
 
 
 def new_impl(plugin: object, plugin_name: str, function: Any, opts: dict[str, Any]) -> Any:
-    """A ``HookImpl``; ``opts`` holds every option (see :mod:`_markers`)."""
-    return HookImpl(plugin, plugin_name, function, opts)
+    """A ``HookImpl`` with every option set (missing ones take their defaults)."""
+    return HookImpl(plugin, plugin_name, function, {**IMPL_DEFAULTS, **opts})
 
 
 def hook_caller(pm: pluggy.PluginManager, hook_name: str) -> Any:

@@ -9,6 +9,7 @@ before touching a database.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -18,7 +19,8 @@ import pytest
 from conftest import Site
 
 import nova_hookspec
-from nova_hookspec import hookimpl
+from nova_hookspec import _points, hookimpl
+from nova_hookspec._binding import ArgumentPlan
 from nova_hookspec._compat import metadata
 
 from nova import exception, objects  # isort: skip
@@ -35,6 +37,16 @@ TARGETS = {
     "delete_instance": (compute_manager.ComputeManager, "_delete_instance"),
     "instance_network_info": (neutron, "update_instance_cache_with_nw_info"),
 }
+
+
+def inner(point: str) -> Any:
+    """The Nova callable of ``point`` without Nova <= 21's own hook layer."""
+    owner, attr = TARGETS[point]
+    function = vars(owner)[attr]
+    return function.__wrapped__ if OLD_NOVA and hasattr(function, "__hook_name__") else function
+
+
+CREATE_PARAMS = list(inspect.signature(inner("create_instance")).parameters)
 
 
 def originals() -> dict[str, Any]:
@@ -112,8 +124,8 @@ def test_wrapper_sees_the_real_exception_and_caller_gets_it_unchanged() -> None:
     api = compute_api.API.__new__(compute_api.API)
     requested = bad_request()
     flavor = objects.Flavor(name="m1.small")
-    # Nova 21 calls it instance_type; plugins get flavor on both releases.
-    flavor_kw = {"instance_type" if OLD_NOVA else "flavor": flavor}
+    # Nova 21 calls it instance_type; plugins get flavor on every release.
+    flavor_kw = {"instance_type" if "instance_type" in CREATE_PARAMS else "flavor": flavor}
     with pytest.raises(exception.InvalidFixedIpAndMaxCountRequest) as caught:
         api.create("ctx", image_href="img", max_count=2, requested_networks=requested,
                    **flavor_kw)
@@ -183,7 +195,7 @@ import sys
 def main():
     from nova.compute import api
     import nova_hookspec
-    attached = sorted(nova_hookspec._nova.attached())
+    attached = sorted(nova_hookspec._attach.attached())
     hooked = getattr(api.API.create, "__nova_hookspec__", None) is not None
     print("argv", sys.argv[1:], "attached", attached, "hooked", hooked)
     return 3
@@ -198,3 +210,83 @@ def main():
     assert "argv ['--config-file', '/etc/nova/nova.conf']" in done.stdout
     assert ("attached ['build_and_run_instance', 'create_instance', 'delete_instance', "
             "'instance_network_info'] hooked True") in done.stdout
+
+
+@pytest.mark.parametrize("point", sorted(TARGETS))
+def test_every_parameter_of_this_release_maps_onto_the_spec(point: str) -> None:
+    """The mapping, worked out from this release's own code: every parameter of
+    the Nova callable reaches typed plugins under a spec name."""
+    hook_point = _points.lookup(point)
+    assert hook_point is not None
+    plan = ArgumentPlan(hook_point, inner(point))
+    params = list(inspect.signature(inner(point)).parameters)
+    unmapped = [name for name, spec in zip(params, plan.positional) if spec is None]
+    assert unmapped == [], f"Nova {NOVA} {point}: no spec argument for {unmapped}"
+    assert len(plan.positional) == len(params)
+    assert plan.positional[0] == hook_point.hooked_object
+
+
+BUILD_LEGACY = """
+import hooklog
+
+class Audit:
+    def pre(self, *args, **kwargs):
+        hooklog.EVENTS.append(("pre", type(args[0]).__name__, args[2].uuid))
+
+    def post(self, rv, *args, **kwargs):
+        hooklog.EVENTS.append(("post", rv))
+"""
+
+
+class ComputeRecorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    @hookimpl
+    def build_and_run_instance_pre(self, compute_manager, context, instance, node, accel_uuids):
+        self.calls.append(("build-pre", compute_manager, context, instance, node, accel_uuids))
+
+    @hookimpl(wrapper=True)
+    def build_and_run_instance(self):
+        try:
+            return (yield)
+        except Exception as exc:
+            self.calls.append(("build-wrapper-saw", exc))
+            raise
+
+    @hookimpl
+    def delete_instance_pre(self, compute_manager, context, instance, bdms):
+        self.calls.append(("delete-pre", compute_manager, context, instance, bdms))
+
+    @hookimpl(specname="delete_instance", wrapper=True)
+    def around_delete(self):
+        try:
+            return (yield)
+        except Exception as exc:
+            self.calls.append(("delete-wrapper-saw", exc))
+            raise
+
+
+def test_typed_and_legacy_plugins_on_the_compute_manager_targets(site: Site) -> None:
+    """A bare ComputeManager fails inside Nova's code: the plugins see the real
+    arguments first, the wrapper the real exception, the caller the same object."""
+    site.add_dist("acme-audit", {"nova.hooks": [
+        "build_instance = acme_audit:Audit", "delete_instance = acme_audit:Audit"]},
+        {"acme_audit": BUILD_LEGACY})
+    nova_hookspec.attach_nova(strict=True)
+    rec = ComputeRecorder()
+    nova_hookspec.get_plugin_manager().register(rec)
+    manager = compute_manager.ComputeManager.__new__(compute_manager.ComputeManager)
+    instance = objects.Instance(uuid="5f0b8c2e-3a55-4f7e-9a43-0d7f1a2b3c4d")
+    with pytest.raises(Exception) as built:  # noqa: PT011 - whatever this release raises
+        manager._do_build_and_run_instance(
+            "ctx", instance, {}, None, {}, "pw", [], None, [], None, node="node-1")
+    with pytest.raises(Exception) as deleted:  # noqa: PT011
+        manager._delete_instance("ctx", instance, "bdms")
+    assert rec.calls == [
+        ("build-pre", manager, "ctx", instance, "node-1", None),
+        ("build-wrapper-saw", built.value),
+        ("delete-pre", manager, "ctx", instance, "bdms"),
+        ("delete-wrapper-saw", deleted.value),
+    ]
+    assert site.events == [("pre", "ComputeManager", instance.uuid)] * 2  # no post after a raise
