@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from nova_hookspec import _demo, _launcher, _listing
+from nova_hookspec import __version__, _demo, _launcher, _listing
 from nova_hookspec._manager import get_plugin_manager
 
 
@@ -17,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="nova-hookspec",
         description="Typed pluggy hooks for OpenStack Nova's instance lifecycle.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     listing = commands.add_parser(
         "list",
@@ -24,18 +25,31 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Discover the installed plugins and print, for each hook point and phase, "
             "the plugins in the order this process would run them, with kind, "
-            "entry point, distribution and tryfirst/trylast."
+            "entry point, distribution and tryfirst/trylast. Exit status 1 when a "
+            "plugin could not be loaded (listed on standard error; 'check' says more)."
         ),
     )
     listing.add_argument("--json", action="store_true", help="print JSON for machines")
-    commands.add_parser(
+    check = commands.add_parser(
         "check",
         help="load every installed plugin and report every problem",
         description=(
             "Load every installed plugin (honouring the operator controls) and report "
-            "import and constructor errors, hookimpls named for no hook, unknown "
-            "arguments and wrappers that are no generators, with the nearest valid "
-            "names. Exit status 1 if any plugin is broken, 0 otherwise."
+            "import and constructor errors, entry points that implement no hook, "
+            "hookimpls named for no hook, unknown arguments, wrappers that are no "
+            "generators and observers that are, with the nearest valid names; and "
+            "names in the operator controls that match no installed plugin. Exit "
+            "status 1 if any of these is found, 0 otherwise."
+        ),
+    )
+    check.add_argument(
+        "--smoke", action="store_true",
+        help=(
+            "also call every plugin's hooks once, with stand-in Nova objects (a request "
+            "context, a flavor, an instance, network info, a create result) and the "
+            "arguments Nova passes, without Nova installed and without running Nova's "
+            "code, and report each call that raises (FatalHookException is shown as "
+            "FATAL, not counted as a failure); exit status 1 if any call failed"
         ),
     )
     demo = commands.add_parser(
@@ -68,7 +82,10 @@ def _run(module: str | None, program: list[str]) -> object:
     if program and program[0] == "--":
         program = program[1:]
     if module is not None:
-        _launcher.run_module(module, program)
+        try:
+            _launcher.run_module(module, program)
+        except _launcher.LaunchError as exc:
+            raise SystemExit(f"nova-hookspec run: {exc}") from None
         return 0
     if not program:
         raise SystemExit("nova-hookspec run: name a program to run (or -m MODULE)")
@@ -97,9 +114,12 @@ def _main(argv: Sequence[str] | None) -> int:
             print(json.dumps(_listing.listing(pm), indent=2))
         else:
             print(_listing.format_listing(pm))
-        return 0
+        problems = pm.discovery.problems if pm.discovery else []
+        for problem in problems:
+            print(f"broken plugin {problem.info.name}: {problem.message}", file=sys.stderr)
+        return 1 if problems else 0
     if args.command == "check":
-        text, status = _listing.format_check(get_plugin_manager())
+        text, status = _listing.format_check(get_plugin_manager(), smoke=args.smoke)
         print(text)
         return status
     if args.command == "run":

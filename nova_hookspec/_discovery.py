@@ -78,6 +78,10 @@ class DiscoveryReport:
     registered: list[PluginInfo] = field(default_factory=list)
     blocked: list[tuple[PluginInfo, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Operator mistakes that are no plugin's: a control naming no installed plugin.
+    warnings: list[str] = field(default_factory=list)
+    #: The same plugin object declared by more than one entry point: (info, name it has).
+    duplicates: list[tuple[PluginInfo, str]] = field(default_factory=list)
     #: Legacy classes found but not imported yet, by hook point name.
     pending: dict[str, list[tuple[PluginInfo, Any]]] = field(default_factory=dict)
     seconds: float = 0.0
@@ -158,8 +162,10 @@ class Discovery:
     def run(self) -> DiscoveryReport:
         """Scan; register the typed plugins; note the legacy classes per hook point."""
         started = time.perf_counter()
+        scanned = list(self.scan())
+        self.report.warnings = _controls.warn_unmatched(self.controls, [i for i, _ in scanned])
         with self.pm.bulk():
-            for info, ep in self.scan():
+            for info, ep in scanned:
                 if not self.allowed(info):
                     continue
                 if info.kind == "typed":
@@ -167,6 +173,7 @@ class Discovery:
                     continue
                 try:
                     point = _points.declare(info.hook)
+                    self.pm.ensure_point(point)
                 except Exception as exc:  # noqa: BLE001 - a bad hook name is the plugin's fault
                     self.problem(info, "names no usable hook", exc)
                     continue
@@ -205,6 +212,14 @@ class Discovery:
             if info.kind == "legacy":
                 plugin = _guarded("could not be set up", lambda: _legacy.LegacyHook.from_entry_point(
                     info.hook, loaded))
+            else:
+                _guarded("is no typed plugin", lambda: self.pm.check_typed_plugin(loaded))
+                known = self.pm.get_name(loaded)
+                if known is not None:  # one module named by two distributions, say
+                    self.report.duplicates.append((info, known))
+                    log.info("plugin %r (%s) is the object already registered as %r; "
+                             "registered once", info.name, describe(info), known)
+                    return
             placement = self.controls.placement(info)
             _guarded("was not registered",
                      lambda: self.pm.register_discovered(plugin, info, placement))

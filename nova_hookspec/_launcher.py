@@ -13,6 +13,7 @@ happens first, as it would without the launcher.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import runpy
 import sys
@@ -44,7 +45,16 @@ def run_program(command: str, args: Sequence[str]) -> object:
 
 
 def run_module(module: str, args: Sequence[str]) -> None:
-    """Run ``python -m module args`` in this process, hook points attached."""
+    """Run ``python -m module args`` in this process, hook points attached.
+
+    :raises LaunchError: when ``module`` cannot be found (nothing is attached then).
+    """
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as exc:  # its package is missing, or a bad name
+        raise LaunchError(f"no module named {module!r} ({exc})") from None
+    if found is None:
+        raise LaunchError(f"no module named {module!r}")
     package = module.rpartition(".")[0]
     if package:
         importlib.import_module(package)  # e.g. nova.cmd: Nova's monkey patching

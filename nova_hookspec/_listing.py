@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nova_hookspec import _pluggy, _points
+from nova_hookspec import _pluggy, _points, _smoke
 from nova_hookspec._manager import NovaPluginManager, is_core_impl
 
 
@@ -55,6 +55,7 @@ def listing(pm: NovaPluginManager) -> list[dict[str, Any]]:
     pm.load_all()
     result = []
     for point in _points.points():
+        pm.ensure_point(point)
         for phase in _points.PHASES:
             hook_name = point.hook_name(phase)
             result.append({
@@ -101,8 +102,9 @@ def format_listing(pm: NovaPluginManager) -> str:
     return "\n".join(lines)
 
 
-def format_check(pm: NovaPluginManager) -> tuple[str, int]:
-    """The ``check`` report and its exit status (1 when any plugin is broken)."""
+def format_check(pm: NovaPluginManager, smoke: bool = False) -> tuple[str, int]:
+    """The ``check`` report and its exit status: 1 when any plugin is broken, a
+    control names no installed plugin, or (``smoke``) a plugin fails its smoke call."""
     pm.load_all()
     report = pm.discovery
     if report is None:  # pragma: no cover - get_plugin_manager() always discovers
@@ -110,13 +112,23 @@ def format_check(pm: NovaPluginManager) -> tuple[str, int]:
     lines = []
     for problem in report.problems:
         lines.append(f"ERROR {problem.info.name}: {problem.message}")
+    for warning in report.warnings:
+        lines.append(f"WARNING {warning}")
     for info, why in report.blocked:
         lines.append(f"blocked {info.name}: {why}")
     for info in report.registered:
         lines.append(f"ok    {info.name} ({info.kind}, {info.entry_point})")
-    status = 1 if report.problems else 0
+    failed = 0
+    if smoke:
+        for result in _smoke.smoke_run(pm):
+            detail = f": {result.detail}" if result.detail else ""
+            label = {"ok": "ok", "fatal": "FATAL", "failed": "FAILED"}[result.outcome]
+            lines.append(f"smoke {label:<6} {result.plugin} {result.hook}{detail}")
+            failed += result.outcome == "failed"
+    status = 1 if report.problems or report.warnings or failed else 0
     lines.append(
         f"{len(report.registered)} plugin(s) ok, {len(report.problems)} broken, "
-        f"{len(report.blocked)} blocked"
+        f"{len(report.blocked)} blocked, {len(report.warnings)} warning(s)"
+        + (f", {failed} smoke call(s) failed" if smoke else "")
     )
     return "\n".join(lines), status

@@ -209,6 +209,22 @@ class NovaPluginManager(pluggy.PluginManager):
                 self._placement.pop(info.name, None)
                 raise
 
+    def check_typed_plugin(self, plugin: object) -> None:
+        """Refuse an entry-point object that cannot be a typed plugin.
+
+        :raises TypeError: for an object with no hookimpl (``None``, ``42``, a
+            module that marks nothing), or a class whose methods are hookimpls
+            (the entry point must name an instance, or a module).
+        """
+        found = self._hookimpls_of(repr(plugin), plugin)
+        if isinstance(plugin, type) and found:
+            raise TypeError(
+                f"{plugin.__qualname__} is a class: name an instance of it (or a module) in "
+                "the entry point; its hookimpls are methods that need an instance"
+            )
+        if not found:
+            raise TypeError(f"{plugin!r} implements no hook (no function marked @hookimpl)")
+
     def load_point(self, point: _points.HookPoint) -> None:
         """Load the legacy classes of ``point`` if that was not done yet."""
         discoverer = self._discoverer

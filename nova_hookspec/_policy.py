@@ -24,7 +24,7 @@ from nova_hookspec._errors import FatalHookException
 log = logging.getLogger("nova_hookspec")
 
 _fatal: tuple[type[BaseException], ...] = (FatalHookException,)
-_looked_for_nova = False
+_nova_hooks_seen: object = None
 
 
 def fatal_types() -> tuple[type[BaseException], ...]:
@@ -32,16 +32,16 @@ def fatal_types() -> tuple[type[BaseException], ...]:
 
     Nova <= 21's ``nova.hooks.FatalHookException`` counts as soon as
     ``nova.hooks`` has been imported (by Nova itself or by a plugin), with or
-    without :func:`~nova_hookspec.attach_nova`.
+    without :func:`~nova_hookspec.attach_nova`. (Read when a plugin raises,
+    never on a call that goes well.)
     """
-    global _looked_for_nova
-    if not _looked_for_nova:
-        hooks = sys.modules.get("nova.hooks")
-        if hooks is not None:
-            _looked_for_nova = True
-            nova_fatal = getattr(hooks, "FatalHookException", None)
-            if isinstance(nova_fatal, type) and issubclass(nova_fatal, BaseException):
-                add_fatal_type(nova_fatal)
+    global _nova_hooks_seen
+    hooks = sys.modules.get("nova.hooks")
+    if hooks is not None and hooks is not _nova_hooks_seen:
+        _nova_hooks_seen = hooks
+        nova_fatal = getattr(hooks, "FatalHookException", None)
+        if isinstance(nova_fatal, type) and issubclass(nova_fatal, BaseException):
+            add_fatal_type(nova_fatal)
     return _fatal
 
 

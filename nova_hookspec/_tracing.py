@@ -11,6 +11,7 @@ the hook executor (:mod:`nova_hookspec._executor`) only while tracing is on.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -20,18 +21,27 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pluggy
 
+from nova_hookspec._controls import parse_bool
+
 TRACE_ENV = "NOVA_HOOKSPEC_TRACE"
 log = logging.getLogger("nova_hookspec.trace")
 
 #: Whether any manager traces; the hook executor reads the clock only then.
 active = 0
-_local = threading.local()
+
+#: The traced hook calls under way in this context, innermost last. A context
+#: variable, not a thread-local: each thread and each green thread (greenlet,
+#: so eventlet's, whether nova_hookspec was imported before or after its
+#: monkey patching) has its own.
+_calls: contextvars.ContextVar[tuple[tuple[float, dict[str, float]], ...]] = (
+    contextvars.ContextVar("nova_hookspec_traced_calls", default=())
+)
 
 
 def timings() -> dict[str, float] | None:
-    """The per-plugin durations of the innermost traced hook call on this thread."""
-    stack: list[tuple[float, dict[str, float]]] | None = getattr(_local, "stack", None)
-    return stack[-1][1] if stack else None
+    """The per-plugin durations of the innermost traced hook call in this context."""
+    calls = _calls.get()
+    return calls[-1][1] if calls else None
 
 
 def record(timing: dict[str, float], plugin_name: str, started: float) -> None:
@@ -62,13 +72,12 @@ _lock = threading.Lock()
 
 def _install(pm: pluggy.PluginManager, emitters: list[Emitter]) -> Callable[[], None]:
     def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
-        stack = getattr(_local, "stack", None)
-        if stack is None:
-            stack = _local.stack = []
-        stack.append((time.perf_counter(), {}))
+        _calls.set((*_calls.get(), (time.perf_counter(), {})))
 
     def after(outcome: Any, hook_name: str, impls: Any, kwargs: Any) -> None:
-        started, timing = _local.stack.pop()
+        calls = _calls.get()
+        started, timing = calls[-1]
+        _calls.set(calls[:-1])
         total = time.perf_counter() - started
         for emit in list(emitters):
             emit(hook_name, timing, total)
@@ -110,5 +119,5 @@ def enable(
 
 def enable_from_environment(pm: pluggy.PluginManager) -> None:
     """Trace ``pm`` if ``NOVA_HOOKSPEC_TRACE`` is set to a true value."""
-    if os.environ.get(TRACE_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+    if parse_bool(os.environ.get(TRACE_ENV), False, TRACE_ENV):
         enable(pm)

@@ -74,6 +74,17 @@ def hookimpl_problems(
         )
     if wrapper and not inspect.isgeneratorfunction(function):
         yield f"{where}: a wrapper of hook {hook_name!r} must be a generator function (yield once)"
+    if not wrapper and (
+        inspect.isgeneratorfunction(function)
+        or inspect.iscoroutinefunction(function)
+        or inspect.isasyncgenfunction(function)
+    ):
+        kind = "a generator function" if inspect.isgeneratorfunction(function) else "async"
+        yield (
+            f"{where}: hook {hook_name!r} calls its observers as plain functions; this one is "
+            f"{kind}, so its body would never run (mark it wrapper=True to wrap the call, or "
+            "make it a plain def)"
+        )
     allowed = point.hook_args(phase)
     for param in impl_parameters(function):
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -88,15 +99,3 @@ def hookimpl_problems(
                 f"{where}: hook {hook_name!r} has no argument {param.name!r}"
                 f"{_suggest(param.name, allowed)}"
             )
-
-
-def plugin_problems(plugin_name: str, plugin: object, parse: Callable[[object, str], Any]) -> list[str]:
-    """Every problem with ``plugin``'s hookimpls (``parse`` finds their options)."""
-    problems: list[str] = []
-    for attr in dir(plugin):
-        opts = parse(plugin, attr)
-        if opts is None:
-            continue
-        function = getattr(plugin, attr)
-        problems.extend(hookimpl_problems(plugin_name, attr, function, dict(opts)))
-    return problems

@@ -1,0 +1,206 @@
+"""Stand-ins for the Nova objects the hooks receive, and Nova's four callables.
+
+Faithful to Nova's attribute names (``nova.objects.Instance``, ``Flavor``,
+``RequestContext``, ``nova.network.model.NetworkInfo``), so a plugin that
+works on them works on Nova's; used by the demo, by ``nova-hookspec check
+--smoke`` and by the plugin authors' kit (:mod:`nova_hookspec.testing`),
+which gives real ``nova.objects`` instead when Nova is importable.
+
+The callables have Nova 34's signatures and do what a plugin can observe
+(``API.create`` returns ``(instances, reservation_id)``, a build sets the
+host, a delete marks the instance deleted); nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid as _uuid
+from typing import Any
+
+
+def _new_uuid() -> str:
+    return str(_uuid.uuid4())
+
+
+class RequestContext:
+    """Stands in for ``nova.context.RequestContext``."""
+
+    def __init__(self, project_id: str = "demo-project", user_id: str = "demo-user",
+                 is_admin: bool = False, **more: Any) -> None:
+        self.project_id = project_id
+        self.user_id = user_id
+        self.is_admin = is_admin
+        self.request_id = f"req-{_new_uuid()}"
+        self.roles = ["member"]
+        self.__dict__.update(more)
+
+    def __repr__(self) -> str:
+        return f"<RequestContext project_id={self.project_id!r} user_id={self.user_id!r}>"
+
+
+class Flavor:
+    """Stands in for ``nova.objects.Flavor``."""
+
+    def __init__(self, name: str = "m1.small", flavorid: str = "2", memory_mb: int = 2048,
+                 vcpus: int = 1, root_gb: int = 20, ephemeral_gb: int = 0, swap: int = 0,
+                 extra_specs: dict[str, str] | None = None, **more: Any) -> None:
+        self.name = name
+        self.flavorid = flavorid
+        self.memory_mb = memory_mb
+        self.vcpus = vcpus
+        self.root_gb = root_gb
+        self.ephemeral_gb = ephemeral_gb
+        self.swap = swap
+        self.extra_specs = dict(extra_specs or {})
+        self.__dict__.update(more)
+
+    def __repr__(self) -> str:
+        return f"<Flavor name={self.name!r}>"
+
+
+class Instance:
+    """Stands in for ``nova.objects.Instance``."""
+
+    def __init__(self, hostname: str = "server-1", uuid: str | None = None,
+                 display_name: str | None = None, project_id: str = "demo-project",
+                 user_id: str = "demo-user", flavor: Flavor | None = None,
+                 metadata: dict[str, str] | None = None, **more: Any) -> None:
+        self.uuid = uuid or _new_uuid()
+        self.hostname = hostname
+        self.display_name = display_name or hostname
+        self.project_id = project_id
+        self.user_id = user_id
+        self.flavor = flavor or Flavor()
+        self.metadata = dict(metadata or {})
+        self.system_metadata: dict[str, str] = {}
+        self.host: str | None = None
+        self.node: str | None = None
+        self.vm_state = "building"
+        self.task_state: str | None = "scheduling"
+        self.power_state = 0
+        self.availability_zone: str | None = None
+        self.key_name: str | None = None
+        self.image_ref = "cirros"
+        self.deleted = False
+        self.__dict__.update(more)
+
+    def __repr__(self) -> str:
+        return f"<Instance uuid={self.uuid!r} hostname={self.hostname!r}>"
+
+
+class VIF(dict):  # type: ignore[type-arg]
+    """Stands in for ``nova.network.model.VIF`` (a dict with helpers)."""
+
+    def fixed_ips(self) -> list[dict[str, Any]]:
+        """The fixed IPs of every subnet, as Nova's VIF gives them."""
+        return [ip for subnet in self["network"]["subnets"] for ip in subnet["ips"]]
+
+
+class NetworkInfo(list):  # type: ignore[type-arg]
+    """Stands in for ``nova.network.model.NetworkInfo`` (a list of VIFs)."""
+
+    def fixed_ips(self) -> list[dict[str, Any]]:
+        """Every fixed IP of every VIF."""
+        return [ip for vif in self for ip in vif.fixed_ips()]
+
+
+def network_info(address: str = "192.0.2.10", network: str = "private") -> NetworkInfo:
+    """A one-port network info with one fixed IPv4 address."""
+    vif = VIF(
+        id=_new_uuid(), address="fa:16:3e:00:00:01", active=True, type="ovs",
+        network={"id": _new_uuid(), "label": network, "bridge": "br-int",
+                 "subnets": [{"cidr": "192.0.2.0/24",
+                              "ips": [{"address": address, "type": "fixed", "version": 4}]}]},
+    )
+    return NetworkInfo([vif])
+
+
+class ComputeAPI:
+    """Stands in for ``nova.compute.api.API`` (``create`` only)."""
+
+    def create(
+        self, context: Any, flavor: Any, image_href: Any, kernel_id: Any = None,
+        ramdisk_id: Any = None, min_count: Any = None, max_count: Any = None,
+        display_name: Any = None, display_description: Any = None, hostname: Any = None,
+        key_name: Any = None, key_data: Any = None, security_groups: Any = None,
+        availability_zone: Any = None, forced_host: Any = None, forced_node: Any = None,
+        user_data: Any = None, metadata: Any = None, injected_files: Any = None,
+        admin_password: Any = None, block_device_mapping: Any = None, access_ip_v4: Any = None,
+        access_ip_v6: Any = None, requested_networks: Any = None, config_drive: Any = None,
+        auto_disk_config: Any = None, scheduler_hints: Any = None, legacy_bdm: Any = True,
+        check_server_group_quota: Any = False, tags: Any = None, supports_multiattach: Any = False,
+        trusted_certs: Any = None, supports_port_resource_request: Any = False,
+        requested_host: Any = None, requested_hypervisor_hostname: Any = None,
+    ) -> tuple[list[Instance], str]:
+        """Build ``max_count`` instances (named ``display_name``, ``-1``, ``-2`` ...)."""
+        count = max_count or 1
+        name = display_name or "server"
+        names = [name] if count == 1 else [f"{name}-{n}" for n in range(1, count + 1)]
+        instances = [
+            Instance(n, flavor=flavor if isinstance(flavor, Flavor) else None,
+                     project_id=getattr(context, "project_id", "demo-project"),
+                     metadata=metadata, availability_zone=availability_zone, key_name=key_name)
+            for n in names
+        ]
+        return instances, f"r-{_new_uuid()[:8]}"
+
+
+class ComputeManager:
+    """Stands in for ``nova.compute.manager.ComputeManager``."""
+
+    host = "compute-1"
+
+    def _do_build_and_run_instance(
+        self, context: Any, instance: Any, image: Any, request_spec: Any, filter_properties: Any,
+        admin_password: Any, injected_files: Any, requested_networks: Any, security_groups: Any,
+        block_device_mapping: Any, node: Any = None, limits: Any = None, host_list: Any = None,
+        accel_uuids: Any = None,
+    ) -> str:
+        """Put ``instance`` on this host; Nova's build result."""
+        instance.host, instance.node = self.host, node
+        instance.vm_state, instance.task_state = "active", None
+        return "ACTIVE"
+
+    def _delete_instance(self, context: Any, instance: Any, bdms: Any) -> None:
+        """Mark ``instance`` deleted."""
+        instance.deleted = True
+        instance.vm_state = "deleted"
+
+
+class NetworkAPI:
+    """Stands in for ``nova.network.neutron.API``."""
+
+
+def update_instance_cache_with_nw_info(
+    impl: Any, context: Any, instance: Any, nw_info: Any = None
+) -> None:
+    """Stands in for ``nova.network.neutron.update_instance_cache_with_nw_info``."""
+    if nw_info is not None:
+        instance.info_cache = nw_info
+
+
+def sample_calls() -> dict[str, tuple[Any, tuple[Any, ...], dict[str, Any], Any]]:
+    """For each typed point: the stand-in callable, its arguments as Nova passes
+    them, and a result as Nova returns it."""
+    context = RequestContext()
+    flavor = Flavor()
+    instance = Instance("web-1", flavor=flavor)
+    api, manager = ComputeAPI(), ComputeManager()
+    return {
+        "create_instance": (
+            ComputeAPI.create, (api, context, flavor, "cirros"),
+            {"display_name": "web-1", "metadata": {"team": "blue"}, "max_count": 1},
+            ([instance], "r-0001"),
+        ),
+        "build_and_run_instance": (
+            ComputeManager._do_build_and_run_instance,
+            (manager, context, instance, {"id": "cirros"}, None, {}, None, [], None,
+             ["default"], None),
+            {"node": "node-1"}, "ACTIVE",
+        ),
+        "delete_instance": (ComputeManager._delete_instance, (manager, context, instance, []),
+                            {}, None),
+        "instance_network_info": (
+            update_instance_cache_with_nw_info, (NetworkAPI(), context, instance, network_info()),
+            {}, None,
+        ),
+    }
