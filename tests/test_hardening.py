@@ -228,13 +228,14 @@ def test_list_shows_a_legacy_class_with_a_custom_hook_name(site: Site) -> None:
 def test_module_only_value_matches_disable_and_allow(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    good_plugin(site)
-    monkeypatch.setenv("NOVA_HOOKSPEC_DISABLE", "acme_good")  # the README's module-only form
+    site.add_dist("acme-nova-plugins", {"nova_hookspec": ["inventory = acme_inventory"]},
+                  {"acme_inventory": GOOD})
+    monkeypatch.setenv("NOVA_HOOKSPEC_DISABLE", "acme_inventory")  # the README's value form
     delete("mgr", "ctx", "i-1", [])
     assert site.events == []
     nova_hookspec.reset()
     monkeypatch.delenv("NOVA_HOOKSPEC_DISABLE")
-    monkeypatch.setenv("NOVA_HOOKSPEC_PLUGINS", "acme_good")
+    monkeypatch.setenv("NOVA_HOOKSPEC_PLUGINS", "acme_inventory")
     delete("mgr", "ctx", "i-2", [])
     assert site.events == [("good", "i-2")]
 
@@ -475,14 +476,14 @@ def test_check_help_documents_the_smoke_run() -> None:
 def test_observer_failure_whose_str_raises_is_logged_cleanly(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    class Weird(Exception):
+    class WeirdError(Exception):
         def __str__(self) -> str:
             raise RuntimeError("no")
 
     class Plugin:
         @hookimpl
         def delete_instance_post(self):  # type: ignore[no-untyped-def]
-            raise Weird()
+            raise WeirdError()
 
     nova_hookspec.get_plugin_manager().register(Plugin(), "weird")
     handler = logging.StreamHandler(sys.stderr)
@@ -493,7 +494,7 @@ def test_observer_failure_whose_str_raises_is_logged_cleanly(
         logging.getLogger("nova_hookspec").removeHandler(handler)
     assert "--- Logging error ---" not in capsys.readouterr().err
     assert any("plugin 'weird' failed in hook 'delete_instance_post'" in m
-               and "Weird (its message could not be formatted" in m for m in problems(caplog))
+               and "WeirdError (its message could not be formatted" in m for m in problems(caplog))
 
 
 # 14 ------------------------------------------------------------- one module, two distributions
