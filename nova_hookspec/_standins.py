@@ -28,16 +28,51 @@ class RequestContext:
                  is_admin: bool = False, **more: Any) -> None:
         self.project_id = project_id
         self.user_id = user_id
+        self.project_name = "demo"
+        self.user_name = "demo"
         self.is_admin = is_admin
         self.request_id = f"req-{_new_uuid()}"
+        self.global_request_id: str | None = None
         self.roles = ["member"]
+        self.auth_token: str | None = None
+        self.remote_address = "192.0.2.1"
+        self.read_deleted = "no"
+        self.service_catalog: list[dict[str, Any]] = []
         self.__dict__.update(more)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The context as a dict, as Nova's ``to_dict()`` gives it."""
+        return {key: value for key, value in vars(self).items() if not key.startswith("_")}
+
+    def elevated(self, read_deleted: str | None = None) -> RequestContext:
+        """An admin copy, as Nova's ``elevated()``."""
+        copy = RequestContext(**{**self.to_dict(), "is_admin": True})
+        if read_deleted is not None:
+            copy.read_deleted = read_deleted
+        return copy
 
     def __repr__(self) -> str:
         return f"<RequestContext project_id={self.project_id!r} user_id={self.user_id!r}>"
 
 
-class Flavor:
+class _DictCompat:
+    """``obj['field']`` and ``obj.get('field')``, as Nova's dict-compatible objects."""
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        setattr(self, name, value)
+
+    def __contains__(self, name: str) -> bool:
+        return hasattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The field, or ``default``."""
+        return getattr(self, name, default)
+
+
+class Flavor(_DictCompat):
     """Stands in for ``nova.objects.Flavor``."""
 
     def __init__(self, name: str = "m1.small", flavorid: str = "2", memory_mb: int = 2048,
@@ -57,7 +92,7 @@ class Flavor:
         return f"<Flavor name={self.name!r}>"
 
 
-class Instance:
+class Instance(_DictCompat):
     """Stands in for ``nova.objects.Instance``."""
 
     def __init__(self, hostname: str = "server-1", uuid: str | None = None,
@@ -80,6 +115,10 @@ class Instance:
         self.availability_zone: str | None = None
         self.key_name: str | None = None
         self.image_ref = "cirros"
+        self.launched_at: object = None
+        self.access_ip_v4: str | None = None
+        self.access_ip_v6: str | None = None
+        self.info_cache: object = None
         self.deleted = False
         self.__dict__.update(more)
 
@@ -178,12 +217,90 @@ def update_instance_cache_with_nw_info(
         instance.info_cache = nw_info
 
 
-def sample_calls() -> dict[str, tuple[Any, tuple[Any, ...], dict[str, Any], Any]]:
+class StandinObjects:
+    """Makes the objects the hooks receive: the stand-ins above."""
+
+    real = False
+
+    def context(self, project_id: str = "demo-project", user_id: str = "demo-user") -> Any:
+        """A request context."""
+        return RequestContext(project_id=project_id, user_id=user_id)
+
+    def flavor(self, name: str = "m1.small", memory_mb: int = 2048, vcpus: int = 1) -> Any:
+        """A flavor."""
+        return Flavor(name=name, memory_mb=memory_mb, vcpus=vcpus)
+
+    def instance(self, hostname: str = "server-1", flavor: Any = None,
+                 metadata: dict[str, str] | None = None, project_id: str = "demo-project") -> Any:
+        """An instance."""
+        return Instance(hostname, flavor=flavor or self.flavor(), metadata=metadata,
+                        project_id=project_id)
+
+    def network_info(self, address: str = "192.0.2.10") -> Any:
+        """Network info with one port and one fixed IPv4 address."""
+        return network_info(address)
+
+
+class NovaObjects(StandinObjects):
+    """Makes the same objects from the importable Nova (``nova.objects``)."""
+
+    real = True
+
+    def __init__(self) -> None:
+        from nova import objects
+
+        objects.register_all()
+        self._objects = objects
+
+    def context(self, project_id: str = "demo-project", user_id: str = "demo-user") -> Any:
+        from nova import context
+
+        # is_admin given: no policy check, which would need Nova's configuration.
+        return context.RequestContext(user_id=user_id, project_id=project_id, is_admin=False)
+
+    def flavor(self, name: str = "m1.small", memory_mb: int = 2048, vcpus: int = 1) -> Any:
+        return self._objects.Flavor(
+            name=name, flavorid=name, memory_mb=memory_mb, vcpus=vcpus, root_gb=20,
+            ephemeral_gb=0, swap=0, extra_specs={})
+
+    def instance(self, hostname: str = "server-1", flavor: Any = None,
+                 metadata: dict[str, str] | None = None, project_id: str = "demo-project") -> Any:
+        return self._objects.Instance(
+            uuid=_new_uuid(), hostname=hostname, display_name=hostname, project_id=project_id,
+            user_id="demo-user", flavor=flavor or self.flavor(), metadata=dict(metadata or {}),
+            system_metadata={}, host=None, node=None, vm_state="building",
+            task_state="scheduling", availability_zone=None, key_name=None, image_ref="cirros",
+            launched_at=None, access_ip_v4=None, access_ip_v6=None)
+
+    def network_info(self, address: str = "192.0.2.10") -> Any:
+        from nova.network import model
+
+        subnet = model.Subnet(cidr="192.0.2.0/24", ips=[model.FixedIP(address=address)])
+        network = model.Network(id=_new_uuid(), label="private", bridge="br-int",
+                                subnets=[subnet])
+        return model.NetworkInfo([model.VIF(id=_new_uuid(), address="fa:16:3e:00:00:01",
+                                            network=network, type="ovs", active=True)])
+
+
+def nova_objects(real: bool | None = None) -> StandinObjects:
+    """Real ``nova.objects`` when Nova is importable (or ``real=True``), else stand-ins."""
+    if real is None:
+        import importlib.util
+
+        real = importlib.util.find_spec("nova") is not None and \
+            importlib.util.find_spec("nova.objects") is not None
+    return NovaObjects() if real else StandinObjects()
+
+
+def sample_calls(
+    objects: StandinObjects | None = None,
+) -> dict[str, tuple[Any, tuple[Any, ...], dict[str, Any], Any]]:
     """For each typed point: the stand-in callable, its arguments as Nova passes
-    them, and a result as Nova returns it."""
-    context = RequestContext()
-    flavor = Flavor()
-    instance = Instance("web-1", flavor=flavor)
+    them, and a result as Nova returns it (objects from ``objects``)."""
+    made = objects or StandinObjects()
+    context = made.context()
+    flavor = made.flavor()
+    instance = made.instance("web-1", flavor=flavor)
     api, manager = ComputeAPI(), ComputeManager()
     return {
         "create_instance": (
@@ -200,7 +317,7 @@ def sample_calls() -> dict[str, tuple[Any, tuple[Any, ...], dict[str, Any], Any]
         "delete_instance": (ComputeManager._delete_instance, (manager, context, instance, []),
                             {}, None),
         "instance_network_info": (
-            update_instance_cache_with_nw_info, (NetworkAPI(), context, instance, network_info()),
-            {}, None,
+            update_instance_cache_with_nw_info,
+            (NetworkAPI(), context, instance, made.network_info()), {}, None,
         ),
     }
