@@ -9,6 +9,7 @@ sets it).
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -81,6 +82,67 @@ def nova(session: nox.Session, nova: str, series: str | None) -> None:
         "python", "-m", "pytest", "-p", "no:cacheprovider", "-c", "tests_nova/pytest.ini",
         "tests_nova", *session.posargs,
     )
+
+
+#: Nova's functional tests (shipped in its wheel) with the hook points
+#: attached: (Nova, series, Python).
+FUNCTIONAL_MATRIX = [
+    ("21.2.4", "ussuri", "3.8"),
+    ("33.0.2", "2026.1", "3.12"),
+]
+
+#: What Nova's functional tests need besides Nova (its test-requirements).
+NOVA_TEST_REQUIREMENTS = [
+    "oslotest", "stestr", "fixtures", "testtools", "ddt", "requests-mock", "wsgi-intercept",
+    "testscenarios", "testresources", "python-barbicanclient", "gabbi", "osprofiler",
+]
+
+#: The Nova functional tests run: boot and delete, a multi-instance boot (and
+#: a refused one), failed builds, a deferred delete, a delete during a build.
+#: Each boot refreshes the instance's network info cache.
+FUNCTIONAL_TESTS = [
+    "nova.tests.functional.test_servers.ServersTest.test_create_and_delete_server",
+    "nova.tests.functional.test_servers.ServersTest.test_create_multiple_servers",
+    "nova.tests.functional.test_servers.ServersTest.test_create_server_with_error",
+    "nova.tests.functional.test_servers.ServersTest.test_deferred_delete",
+    "nova.tests.functional.test_servers.ServerBuildAbortTests.test_abort_when_booting_instance",
+    "nova.tests.functional.test_servers.ServerDeleteBuildTests"
+    ".test_delete_stuck_build_instance_after_claim",
+]
+
+
+@nox.session(name="nova-functional")
+@nox.parametrize(
+    ("nova", "series", "python"),
+    FUNCTIONAL_MATRIX,
+    ids=[f"{nova}-{series}" for nova, series, _ in FUNCTIONAL_MATRIX],
+)
+def nova_functional(session: nox.Session, nova: str, series: str) -> None:
+    """Nova's own functional tests, without nova_hookspec and with the hook points
+    attached and the probe plugins installed; the outcomes must not differ."""
+    pins = constraints(series)
+    extra = ["mock", "openstack-placement==3.0.1"] if series == "ussuri" else [
+        "openstack-placement"]
+    session.install(*pins, f"nova=={nova}", *NOVA_TEST_REQUIREMENTS, *extra)
+    session.install(*pins, ".")
+    session.run("python", "tests_functional/prepare.py")  # Nova's api-paste.ini in place
+    tmp = Path(session.create_tmp())
+    probe = tmp / "probe"
+    results = tmp / "results"
+    for folder in (probe, results):
+        if folder.exists():
+            shutil.rmtree(folder)
+    results.mkdir()
+    # The probe plugins live in a folder of their own, on the path only when wanted.
+    session.install("--no-deps", "--target", str(probe), "./tests_functional/probe")
+    modes = ["baseline", *(["nova-hooks"] if nova.startswith("21.") else []), "attached"]
+    for mode in modes:
+        env = {"NOVA_HOOKSPEC_PROBE_RECORD": str(results / f"{mode}.jsonl")}
+        if mode != "baseline":
+            env["PYTHONPATH"] = str(probe)
+        session.run("python", "tests_functional/run_nova_tests.py", mode,
+                    str(results / f"{mode}.json"), *FUNCTIONAL_TESTS, env=env)
+    session.run("python", "tests_functional/compare.py", str(results))
 
 
 PLUGINS = ["plugins/legacy-logger", "plugins/inventory", "plugins/policy"]

@@ -1,0 +1,156 @@
+"""Compare the runs of ``nox -s nova-functional``; exit 1 when a check fails.
+
+    python tests_functional/compare.py RESULTS_DIR
+
+RESULTS_DIR holds ``baseline.json`` and ``attached.json`` (outcomes, from
+``run_nova_tests.py``), ``attached.jsonl`` (what the probe plugins
+recorded) and, on Nova <= 21, ``nova-hooks.json`` and ``nova-hooks.jsonl``
+(the probe's legacy class under Nova's own ``nova/hooks.py``). Checks:
+
+1. every Nova test has the same outcome in every run;
+2. each of the four hook points fired in the attached run, pre and post,
+   with real Nova objects of the documented types;
+3. for each instance, the phases came in order (create, then build, then
+   delete; a post only after its pre);
+4. the failing plugin's failures were each logged, naming it;
+5. on Nova <= 21, the legacy class got the same calls (hook, phase,
+   argument shapes) from nova_hookspec as from Nova.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+#: What each point's typed observers must have been given, at least once.
+EXPECTED_TYPES = {
+    ("create_instance", "pre"): {"flavor": "Flavor", "context": "RequestContext",
+                                 "compute_api": "API"},
+    ("create_instance", "post"): {"result": "tuple", "result_0": "list"},
+    ("build_and_run_instance", "pre"): {"instance": "Instance", "compute_manager":
+                                        "ComputeManager", "context": "RequestContext"},
+    ("build_and_run_instance", "post"): {"instance": "Instance"},
+    ("delete_instance", "pre"): {"instance": "Instance", "bdms": "BlockDeviceMappingList"},
+    ("delete_instance", "post"): {"instance": "Instance"},
+    ("instance_network_info", "pre"): {"instance": "Instance", "nw_info": "NetworkInfo"},
+    ("instance_network_info", "post"): {"instance": "Instance"},
+}
+
+ORDER = ["create_instance", "build_and_run_instance", "delete_instance"]
+
+
+def _load(directory: Path, name: str) -> Any:
+    return json.loads((directory / name).read_text())
+
+
+def _records(directory: Path, name: str) -> list[dict[str, Any]]:
+    path = directory / name
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def check(directory: Path) -> list[str]:
+    failures: list[str] = []
+    runs = {"baseline": _load(directory, "baseline.json"),
+            "attached": _load(directory, "attached.json")}
+    if (directory / "nova-hooks.json").exists():
+        runs["nova-hooks"] = _load(directory, "nova-hooks.json")
+    tests = sorted(runs["baseline"]["outcomes"])
+
+    print("Nova test outcomes:")
+    print("  " + " | ".join(["test", *runs]))
+    for test in tests:
+        outcomes = [runs[mode]["outcomes"].get(test, "missing") for mode in runs]
+        print("  " + " | ".join([test.rsplit(".", 2)[-2] + "." + test.rsplit(".", 1)[-1],
+                                 *outcomes]))
+        if len(set(outcomes)) != 1:
+            failures.append(f"{test}: outcomes differ: {dict(zip(runs, outcomes))}")
+            for mode in runs:
+                detail = runs[mode]["details"].get(test)
+                if detail:
+                    print(f"--- {mode} {test}\n{detail[-3000:]}")
+    print("run times: " + ", ".join(f"{m} {r['seconds']:.1f} s" for m, r in runs.items()))
+
+    records = _records(directory, "attached.jsonl")
+    typed = [r for r in records if r["plugin"] == "typed"]
+    counts = Counter((r["hook"], r["phase"]) for r in typed)
+    print("typed observer calls in the attached run (hook, phase: count):")
+    for (hook, phase), count in sorted(counts.items()):
+        print(f"  {hook} {phase}: {count}")
+    for (hook, phase), types in EXPECTED_TYPES.items():
+        seen = [r["types"] for r in typed if r["hook"] == hook and r["phase"] == phase]
+        if not seen:
+            failures.append(f"{hook}_{phase} never fired")
+            continue
+        for name, type_name in types.items():
+            if not any(s.get(name) == type_name for s in seen):
+                got = sorted({s.get(name, "-") for s in seen})
+                failures.append(f"{hook}_{phase}: {name} never a {type_name} (got {got})")
+
+    failures += _phase_order(typed)
+
+    failing_posts = sum(count for (_, phase), count in counts.items() if phase == "post")
+    logged = [w for w in runs["attached"]["warnings"]
+              if "nova-hookspec-probe:nova_hookspec_probe:FAILING" in w and "failed" in w]
+    print(f"failing plugin: {failing_posts} post calls, {len(logged)} failures logged")
+    if len(logged) != failing_posts:
+        failures.append(f"failing plugin: {failing_posts} post calls but {len(logged)} logged")
+
+    legacy = Counter(_shape(r) for r in records if r["plugin"] == "legacy")
+    print(f"legacy class calls through nova_hookspec: {sum(legacy.values())}")
+    if "nova-hooks" in runs:
+        own = Counter(_shape(r) for r in _records(directory, "nova-hooks.jsonl")
+                      if r["plugin"] == "legacy")
+        print(f"legacy class calls through Nova's own nova/hooks.py: {sum(own.values())}")
+        if own != legacy:
+            failures.append(f"the legacy class got other calls from nova_hookspec than from "
+                            f"Nova: only Nova {sorted((own - legacy).items())}, only "
+                            f"nova_hookspec {sorted((legacy - own).items())}")
+    elif not legacy:
+        failures.append("the legacy class was never called")
+    return failures
+
+
+def _shape(record: dict[str, Any]) -> tuple[Any, ...]:
+    return (record["test"], record["hook"], record["phase"], tuple(record["args"]),
+            tuple(record["kwargs"]), record["rv"])
+
+
+def _phase_order(typed: list[dict[str, Any]]) -> list[str]:
+    failures = []
+    per_instance: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for record in typed:
+        for uuid in record["instances"]:
+            per_instance.setdefault((record["test"], uuid), []).append(
+                (record["hook"], record["phase"]))
+    for (test, uuid), events in per_instance.items():
+        open_pre: Counter[str] = Counter()
+        for hook, phase in events:
+            if phase == "pre":
+                open_pre[hook] += 1
+            elif open_pre[hook] > 0:
+                open_pre[hook] -= 1
+            elif hook != "create_instance":  # the instance appears in create's result
+                failures.append(f"{test} {uuid}: {hook} post without its pre")
+        firsts = [next((i for i, (h, _) in enumerate(events) if h == hook), None)
+                  for hook in ORDER]
+        present = [i for i in firsts if i is not None]
+        if present != sorted(present):
+            failures.append(f"{test} {uuid}: points out of order: {events}")
+    return failures
+
+
+def main(directory: str) -> int:
+    failures = check(Path(directory))
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print("nova-functional: " + ("OK" if not failures else f"{len(failures)} check(s) failed"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
