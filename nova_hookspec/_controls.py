@@ -1,12 +1,16 @@
 """Operator controls: which installed plugins load, and which run first or last.
 
-Environment variables (read at each discovery)::
+Each control has an environment variable, an option in the ``[nova_hookspec]``
+group of the service's configuration files (:mod:`nova_hookspec._config`) and
+a :func:`configure` argument; read at each discovery. Environment variables::
 
     NOVA_HOOKSPEC_DISABLE_AUTOLOAD=1      load no entry point; only what code registers
     NOVA_HOOKSPEC_DISABLE=acme-ipam-hooks,acme_audit:Hook   never load these
     NOVA_HOOKSPEC_PLUGINS=acme-inventory                    load only these
     NOVA_HOOKSPEC_TRYFIRST=acme_ldap:Register               run these first
     NOVA_HOOKSPEC_TRYLAST=create_instance=acme-audit        run these last (here: one hook point)
+    NOVA_HOOKSPEC_ORDER=ldap-register,dns,audit              run these in this order
+    NOVA_HOOKSPEC_TRACE=1                                    log every hook call's timings
 
 A boolean is true for ``1``, ``true``, ``yes``, ``on`` and false for ``0``,
 ``false``, ``no``, ``off`` or empty (any case); anything else is reported and
@@ -19,8 +23,8 @@ registered plugin name; names without ``:`` compare as PEP 503 does (case,
 ``-``, ``_`` and ``.`` do not matter). ``TRYFIRST``/``TRYLAST`` items may be
 prefixed with a hook point name (``create_instance=...``; spaces allowed).
 A name that matches no installed plugin is warned about once, with the
-nearest installed name. :func:`configure` sets the same controls in code;
-its values win over the environment.
+nearest installed name. Precedence, per control: :func:`configure`, the
+environment, the configuration files, the default.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ DISABLE_ENV = "NOVA_HOOKSPEC_DISABLE"
 ALLOW_ENV = "NOVA_HOOKSPEC_PLUGINS"
 TRYFIRST_ENV = "NOVA_HOOKSPEC_TRYFIRST"
 TRYLAST_ENV = "NOVA_HOOKSPEC_TRYLAST"
+ORDER_ENV = "NOVA_HOOKSPEC_ORDER"
+TRACE_ENV = "NOVA_HOOKSPEC_TRACE"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -91,7 +97,20 @@ class Controls:
     allow: tuple[str, ...] | None = None
     tryfirst: tuple[str, ...] = ()
     trylast: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    trace: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)
+
+    def order_chains(self, point: str) -> dict[str, list[list[str]]]:
+        """The operator's order for ``point``: its own chain and the chain for all points."""
+        own, every = [], []
+        for item in self.order:
+            hook, _, name = item.rpartition("=")
+            if not hook.strip():
+                every.append(name.strip())
+            elif hook.strip() == point:
+                own.append(name.strip())
+        return {"operator order for the hook point": [own], "operator order": [every]}
 
     def refusal(self, info: PluginInfo) -> str | None:
         """Why a plugin may not load (``None``: it may)."""
@@ -125,13 +144,16 @@ class Controls:
 
     def named(self) -> dict[str, tuple[str, ...]]:
         """Every plugin name the controls use, by control."""
-        strip = tuple(item.rpartition("=")[2] for item in self.tryfirst)
-        strip_last = tuple(item.rpartition("=")[2] for item in self.trylast)
+
+        def strip(items: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(item.rpartition("=")[2].strip() for item in items)
+
         return {
             self.sources.get("disable", DISABLE_ENV): self.disable,
             self.sources.get("allow", ALLOW_ENV): self.allow or (),
-            self.sources.get("tryfirst", TRYFIRST_ENV): strip,
-            self.sources.get("trylast", TRYLAST_ENV): strip_last,
+            self.sources.get("tryfirst", TRYFIRST_ENV): strip(self.tryfirst),
+            self.sources.get("trylast", TRYLAST_ENV): strip(self.trylast),
+            self.sources.get("order", ORDER_ENV): strip(self.order),
         }
 
 
@@ -155,6 +177,17 @@ def warn_unmatched(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]
 
 _api: dict[str, Any] = {}
 
+#: control -> (environment variable, option in nova.conf's [nova_hookspec]).
+SOURCES = {
+    "autoload": (AUTOLOAD_ENV, "autoload"),
+    "disable": (DISABLE_ENV, "disable"),
+    "allow": (ALLOW_ENV, "plugins"),
+    "tryfirst": (TRYFIRST_ENV, "tryfirst"),
+    "trylast": (TRYLAST_ENV, "trylast"),
+    "order": (ORDER_ENV, "order"),
+    "trace": (TRACE_ENV, "trace"),
+}
+
 
 def configure(
     *,
@@ -163,46 +196,63 @@ def configure(
     allow: Iterable[str] | None = None,
     tryfirst: Iterable[str] | None = None,
     trylast: Iterable[str] | None = None,
+    order: Iterable[str] | None = None,
+    trace: bool | None = None,
 ) -> None:
-    """Set the operator controls in code (they win over the environment).
+    """Set the operator controls in code (they win over the environment and nova.conf).
 
     Takes effect at the next discovery (call :func:`nova_hookspec.reset` to
     rediscover now). Passing ``None`` for a control leaves it to the
-    environment.
+    environment and the configuration files.
 
     :param autoload: ``False`` loads no entry point.
     :param disable: plugins never to load.
     :param allow: if given, only these load.
     :param tryfirst: plugins (optionally ``hook=plugin``) that run first.
     :param trylast: plugins (optionally ``hook=plugin``) that run last.
+    :param order: plugins in the order they run (optionally ``hook=plugin``).
+    :param trace: log every hook call with per-plugin durations.
     """
-    given = {"autoload": autoload, "disable": disable, "allow": allow,
-             "tryfirst": tryfirst, "trylast": trylast}
+    given = {"autoload": autoload, "disable": disable, "allow": allow, "tryfirst": tryfirst,
+             "trylast": trylast, "order": order, "trace": trace}
     _api.clear()
     for key, value in given.items():
         if value is not None:
             _api[key] = value if isinstance(value, bool) else tuple(str(v).strip() for v in value)
 
 
-def current() -> Controls:
-    """The controls in force now: :func:`configure`'s, else the environment's."""
+def current(config: Mapping[str, tuple[Any, str]] | None = None) -> Controls:
+    """The controls in force now.
+
+    For each control the first source that sets it wins: :func:`configure`,
+    then the environment, then the ``[nova_hookspec]`` group of the service's
+    configuration files (``config``, from :func:`nova_hookspec._config.read`;
+    read here when not given), then the default.
+    """
+    if config is None:
+        from nova_hookspec import _config
+
+        config = _config.read()
     env = os.environ
     sources: dict[str, str] = {}
     values: dict[str, Any] = {}
-    env_names = {"disable": DISABLE_ENV, "allow": ALLOW_ENV,
-                 "tryfirst": TRYFIRST_ENV, "trylast": TRYLAST_ENV}
-    for key, env_name in env_names.items():
+    for key, (env_name, option) in SOURCES.items():
         if key in _api:
             values[key], sources[key] = _api[key], f"configure({key}=...)"
         elif env.get(env_name) is not None:
-            values[key], sources[key] = names(env[env_name]), env_name
-    if "autoload" in _api:
-        values["autoload"], sources["autoload"] = _api["autoload"], "configure(autoload=...)"
-    else:
-        values["autoload"] = not parse_bool(env.get(AUTOLOAD_ENV), False, AUTOLOAD_ENV)
-        sources["autoload"] = AUTOLOAD_ENV
+            sources[key] = env_name
+            if key == "autoload":
+                values[key] = not parse_bool(env[env_name], False, env_name)
+            elif key == "trace":
+                values[key] = parse_bool(env[env_name], False, env_name)
+            else:
+                values[key] = names(env[env_name])
+        elif option in config:
+            value, sources[key] = config[option]
+            values[key] = value if isinstance(value, bool) else tuple(
+                str(v).strip() for v in value if str(v).strip())
     if "allow" in values and not values["allow"]:
-        log.warning("%s names no plugin: ignored (to load no entry point, set %s=1)",
-                    sources["allow"], AUTOLOAD_ENV)
+        log.warning("%s names no plugin: ignored (to load no entry point, set %s=1 or "
+                    "autoload = false)", sources["allow"], AUTOLOAD_ENV)
         del values["allow"]
     return Controls(sources=sources, **values)

@@ -130,7 +130,7 @@ class Discovery:
 
     def __init__(self, pm: NovaPluginManager) -> None:
         self.pm = pm
-        self.controls = _controls.current()
+        self.controls = pm.controls
         self.report = DiscoveryReport()
 
     def problem(self, info: PluginInfo, what: str, exc: BaseException) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 import types
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import pluggy
 
 from nova_hookspec import (
+    _controls,
     _discovery,
     _executor,
     _markers,
@@ -32,6 +34,8 @@ from nova_hookspec._errors import PluginValidationError
 from nova_hookspec._legacy import LegacyHook
 from nova_hookspec._markers import PROJECT_NAME
 from nova_hookspec._policy import describe_exception
+
+log = logging.getLogger("nova_hookspec")
 
 
 class NovaPluginManager(pluggy.PluginManager):
@@ -53,6 +57,10 @@ class NovaPluginManager(pluggy.PluginManager):
         self._seq: dict[str, int] = {}
         self._placement: dict[str, dict[str, str]] = {}
         self._discoverer: _discovery.Discovery | None = None
+        self._rules: dict[str, dict[int, str]] = {}
+        self._conflicts_reported: set[tuple[str, tuple[str, ...]]] = set()
+        #: The operator controls this manager was built with.
+        self.controls = _controls.Controls()
         self._counter = itertools.count()
         self._bulk = 0
         #: Where each entry-point plugin came from, by registered name.
@@ -241,11 +249,18 @@ class NovaPluginManager(pluggy.PluginManager):
     def origin(self, plugin_name: str) -> _ordering.Origin:
         """Where ``plugin_name``'s place in the run order comes from."""
         info = self.plugin_infos.get(plugin_name)
+        keys = _controls.plugin_keys(info) if info else frozenset(
+            {plugin_name, _controls.name_key(plugin_name)})
         return _ordering.Origin(
             info.position if info else None,
             self._seq.get(plugin_name, 0),
             self._placement.get(plugin_name, {}),
+            keys,
         )
+
+    def rule(self, hook_name: str, impl: Any) -> str:
+        """The rule that put ``impl`` where it is in ``hook_name``'s order."""
+        return self._rules.get(hook_name, {}).get(id(impl), "")
 
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
@@ -264,9 +279,24 @@ class NovaPluginManager(pluggy.PluginManager):
             for hook in hooks:
                 located = _points.hook_phase(hook.name)
                 point = located[0].name if located else hook.name
-                ordered = _ordering.run_order(hook.get_hookimpls(), self.origin, point)
-                _pluggy.set_impls(hook, ordered[::-1])
+                placed, conflicts = _ordering.run_order(
+                    hook.get_hookimpls(), self.origin, point, self.controls.order_chains(point))
+                _pluggy.set_impls(hook, [p.impl for p in reversed(placed)])
+                self._rules[hook.name] = {id(p.impl): p.rule for p in placed}
+                for conflict in conflicts:
+                    self._report_conflict(hook.name, conflict)
         self._changed()
+
+    def _report_conflict(self, hook_name: str, conflict: _ordering.Conflict) -> None:
+        key = (conflict.source, tuple(sorted(set(conflict.cycle))))
+        if key in self._conflicts_reported:
+            return
+        self._conflicts_reported.add(key)
+        log.error(
+            "nova_hookspec order conflict in hook %r: the %s would close the cycle %s; that "
+            "constraint is ignored (stronger ones win: the operator's order for a hook point, "
+            "then for all points, then plugins' before/after) and every plugin still runs "
+            "once", hook_name, conflict.source, " -> ".join(conflict.cycle))
 
     # ------------------------------------------------------------ calls
 
@@ -341,7 +371,8 @@ def _build() -> NovaPluginManager:
         if STATE.building is not None:  # re-entered from a plugin being loaded
             return STATE.building
         pm = STATE.building = NovaPluginManager()
-        _tracing.enable_from_environment(pm)
+        pm.controls = _controls.current()
+        _tracing.enable_if(pm, pm.controls.trace)
         try:
             pm._discoverer = _discovery.discover(pm)
             pm.discovery = pm._discoverer.report

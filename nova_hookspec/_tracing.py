@@ -23,7 +23,6 @@ import pluggy
 
 from nova_hookspec._controls import parse_bool
 
-TRACE_ENV = "NOVA_HOOKSPEC_TRACE"
 log = logging.getLogger("nova_hookspec.trace")
 
 #: Whether any manager traces; the hook executor reads the clock only then.
@@ -117,7 +116,8 @@ def enable(
     return undo
 
 
-def enable_from_environment(pm: pluggy.PluginManager) -> None:
-    """Trace ``pm`` if ``NOVA_HOOKSPEC_TRACE`` is set to a true value."""
-    if parse_bool(os.environ.get(TRACE_ENV), False, TRACE_ENV):
+def enable_if(pm: pluggy.PluginManager, wanted: bool) -> None:
+    """Trace ``pm`` if the ``trace`` control (``NOVA_HOOKSPEC_TRACE``, ``trace`` in
+    nova.conf's ``[nova_hookspec]``) says so."""
+    if wanted:
         enable(pm)

@@ -1,0 +1,142 @@
+"""The ``[nova_hookspec]`` group of a Nova service's own configuration files.
+
+When oslo.config is importable (always inside Nova; otherwise the
+``nova-hookspec[oslo]`` extra), every operator control can be set in
+``nova.conf`` (or any file the service reads with ``--config-file`` /
+``--config-dir``)::
+
+    [nova_hookspec]
+    order = ldap-register, dns, audit
+    disable = acme-legacy-hooks
+    trace = false
+
+The options are registered on oslo.config's global ``CONF`` when first read,
+which works after Nova parsed its command line (oslo.config reads late
+options from the parsed files). They are read at discovery; a process whose
+configuration was not parsed (no Nova service) reads none, and
+``nova-hookspec list/check/demo --config-file F`` parse the files given.
+``oslo-config-generator --namespace nova_hookspec`` prints a commented
+sample (:func:`list_opts`, the ``oslo.config.opts`` entry point).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger("nova_hookspec")
+
+GROUP = "nova_hookspec"
+
+#: (option, kind, default, help): kind is "bool" or "list".
+OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+    ("autoload", "bool", True,
+     "Load plugins from entry points (the nova_hookspec and nova.hooks groups). False "
+     "loads none: only plugins registered in code run."),
+    ("disable", "list", [],
+     "Plugins never to load: distribution names, entry-point names, entry-point values "
+     "(module:attr or a module) or registered plugin names."),
+    ("plugins", "list", None,
+     "If set, load only these plugins (same name forms as 'disable'). Unset: load every "
+     "installed plugin."),
+    ("order", "list", [],
+     "The order in which these plugins run relative to each other, in every phase "
+     "(e.g. 'ldap-register, dns, audit'). An item 'HOOK=NAME' (e.g. "
+     "'create_instance=dns') orders NAME on that hook point only; such a per-point "
+     "order wins over the order for all points, which wins over plugins' own "
+     "before/after declarations. Plugins not named keep their place."),
+    ("tryfirst", "list", [],
+     "Plugins whose implementations run first, whatever their own marks say "
+     "('HOOK=NAME' for one hook point)."),
+    ("trylast", "list", [],
+     "Plugins whose implementations run last, whatever their own marks say "
+     "('HOOK=NAME' for one hook point)."),
+    ("trace", "bool", False,
+     "Log every hook call with per-plugin durations (logger nova_hookspec.trace, INFO)."),
+)
+
+
+def _cfg() -> Any:
+    try:
+        from oslo_config import cfg
+    except ImportError:
+        return None
+    return cfg
+
+
+def oslo_options() -> list[Any]:
+    """The options as oslo.config ``Opt`` objects."""
+    cfg = _cfg()
+    if cfg is None:
+        raise ImportError("oslo.config is not installed (pip install 'nova-hookspec[oslo]')")
+    made = []
+    for name, kind, default, help_text in OPTIONS:
+        if kind == "bool":
+            made.append(cfg.BoolOpt(name, default=default, help=help_text))
+        else:
+            made.append(cfg.ListOpt(name, default=default, help=help_text))
+    return made
+
+
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """For ``oslo-config-generator --namespace nova_hookspec``."""
+    return [(GROUP, oslo_options())]
+
+
+def _registered(conf: Any) -> None:
+    cfg = _cfg()
+    try:
+        conf.register_opts(oslo_options(), group=GROUP)
+    except cfg.DuplicateOptError:  # registered already, with these very options
+        pass
+
+
+def parsed_files(conf: Any) -> Sequence[str] | None:
+    """The config files ``conf`` was parsed with, or ``None`` if it was not parsed."""
+    try:
+        files = list(conf.config_file or [])
+        directories = list(conf.config_dir or []) if hasattr(conf, "config_dir") else []
+    except Exception:  # noqa: BLE001 - NoSuchOptError before parsing, on any release
+        return None
+    return [*files, *(d if isinstance(d, str) else str(d) for d in directories)]
+
+
+def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
+    """Each control set in the ``[nova_hookspec]`` group: ``{name: (value, source)}``.
+
+    Empty when oslo.config is not installed or the configuration was not
+    parsed. Only options the files set are returned (defaults are not).
+    """
+    cfg = _cfg()
+    if cfg is None:
+        return {}
+    conf = cfg.CONF if conf is None else conf
+    files = parsed_files(conf)
+    if not files:
+        return {}
+    _registered(conf)
+    found: dict[str, tuple[Any, str]] = {}
+    where = f"[{GROUP}] in {', '.join(files)}"
+    group = getattr(conf, GROUP)
+    for name, _kind, default, _help in OPTIONS:
+        try:
+            value = getattr(group, name)
+        except Exception as exc:  # noqa: BLE001 - a bad value in the file: say so, use the default
+            log.warning("nova_hookspec: option %s of [%s] cannot be read: %s", name, GROUP, exc)
+            continue
+        if value != default:
+            found[name] = (value, f"{name} {where}")
+    return found
+
+
+def parse(files: Sequence[str], directories: Sequence[str] = ()) -> Any:
+    """A fresh ``ConfigOpts`` parsed from ``files`` (for the CLI's ``--config-file``)."""
+    cfg = _cfg()
+    if cfg is None:
+        raise ImportError("--config-file needs oslo.config (pip install 'nova-hookspec[oslo]')")
+    conf = cfg.ConfigOpts()
+    args = [arg for f in files for arg in ("--config-file", f)]
+    args += [arg for d in directories for arg in ("--config-dir", d)]
+    conf(args, project="nova", default_config_files=[], default_config_dirs=[])
+    return conf
