@@ -97,10 +97,12 @@ NOVA_TEST_REQUIREMENTS = [
     "testscenarios", "testresources", "python-barbicanclient", "gabbi", "osprofiler",
 ]
 
-#: The Nova functional tests run: boot and delete, a multi-instance boot (and
-#: a refused one), failed builds, a deferred delete, a delete during a build.
-#: Each boot refreshes the instance's network info cache.
+#: The Nova functional tests run: boot and delete, a multi-instance boot, one
+#: refused over quota (API.create raises), failed builds, a deferred delete, a
+#: delete during a build. Each boot refreshes the instance's network info cache.
 FUNCTIONAL_TESTS = [
+    "nova.tests.functional.regressions.test_bug_1780373.TestMultiCreateServerGroupMemberOverQuota"
+    ".test_multi_create_server_group_members_over_quota",
     "nova.tests.functional.test_servers.ServersTest.test_create_and_delete_server",
     "nova.tests.functional.test_servers.ServersTest.test_create_multiple_servers",
     "nova.tests.functional.test_servers.ServersTest.test_create_server_with_error",
@@ -143,6 +145,18 @@ def nova_functional(session: nox.Session, nova: str, series: str) -> None:
         session.run("python", "tests_functional/run_nova_tests.py", mode,
                     str(results / f"{mode}.json"), *FUNCTIONAL_TESTS, env=env)
     session.run("python", "tests_functional/compare.py", str(results))
+    # The comparison can fail: the probe's wrapper, told to swallow Nova's exceptions
+    # into None, must make it fail.
+    fault = tmp / "results-fault"
+    if fault.exists():
+        shutil.rmtree(fault)
+    fault.mkdir()
+    shutil.copy(results / "baseline.json", fault / "baseline.json")
+    session.run("python", "tests_functional/run_nova_tests.py", "attached",
+                str(fault / "attached.json"), *FUNCTIONAL_TESTS,
+                env={"PYTHONPATH": str(probe), "NOVA_HOOKSPEC_PROBE_FAULT": "swallow",
+                     "NOVA_HOOKSPEC_PROBE_RECORD": str(fault / "attached.jsonl")})
+    session.run("python", "tests_functional/compare.py", str(fault), success_codes=[1])
 
 
 PLUGINS = ["plugins/legacy-logger", "plugins/inventory", "plugins/policy"]
