@@ -21,6 +21,7 @@ sample (:func:`list_opts`, the ``oslo.config.opts`` entry point).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -86,10 +87,8 @@ def list_opts() -> list[tuple[str, list[Any]]]:
 
 def _registered(conf: Any) -> None:
     cfg = _cfg()
-    try:
+    with contextlib.suppress(cfg.DuplicateOptError):  # registered already: these very options
         conf.register_opts(oslo_options(), group=GROUP)
-    except cfg.DuplicateOptError:  # registered already, with these very options
-        pass
 
 
 def parsed_files(conf: Any) -> Sequence[str] | None:

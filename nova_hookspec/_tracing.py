@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import threading
 import time
 import weakref
 from typing import Any, Callable, Mapping, Sequence
 
 import pluggy
-
-from nova_hookspec._controls import parse_bool
 
 log = logging.getLogger("nova_hookspec.trace")
 
