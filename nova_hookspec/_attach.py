@@ -149,7 +149,65 @@ def attach_nova(strict: bool = False) -> dict[str, Attachment]:
         log.warning("nova_hookspec: %s", problem)
     if strict and problems:
         raise AttachError("; ".join(problems))
+    if _attached:
+        _announce_when_logging_is_set_up()
     return dict(_attached)
+
+
+_oslo_setup: dict[str, Any] = {}
+
+
+def announce() -> None:
+    """Log the summary line (:func:`nova_hookspec._listing.summary`) at INFO."""
+    from nova_hookspec import _listing, _manager
+
+    try:
+        pm = _manager.get_plugin_manager()
+        log.info("%s", _listing.summary(pm, sorted(_attached)))
+    except Exception:  # the summary must never stop a service from starting
+        log.warning("nova_hookspec: the summary of the hook points could not be made",
+                    exc_info=True)
+
+
+def _announce_when_logging_is_set_up() -> None:
+    """Log the summary once the service's logging is set up.
+
+    Attaching usually happens before a Nova service sets up oslo.log (the
+    launcher attaches, then Nova's main parses its configuration and calls
+    ``oslo_log.log.setup``): a line logged now would reach no log file. So
+    when logging is not configured yet and oslo.log is importable, the
+    summary is logged right after ``oslo_log.log.setup`` returns (which also
+    means after the configuration files were parsed, so ``[nova_hookspec]``
+    is read). Otherwise it is logged now.
+    """
+    if _oslo_setup or logging.getLogger().handlers:
+        if not _oslo_setup:
+            announce()
+        return
+    try:
+        from oslo_log import log as oslo_log
+    except ImportError:
+        announce()
+        return
+    original = oslo_log.setup
+
+    def setup(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _restore_oslo_setup()
+            announce()
+
+    _oslo_setup["original"] = original
+    oslo_log.setup = setup
+
+
+def _restore_oslo_setup() -> None:
+    original = _oslo_setup.pop("original", None)
+    if original is not None:
+        from oslo_log import log as oslo_log
+
+        oslo_log.setup = original
 
 
 def detach_nova() -> dict[str, Attachment]:
@@ -160,6 +218,7 @@ def detach_nova() -> dict[str, Attachment]:
             setattr(attachment.owner, attachment.attribute, attachment.original)
         _attached.clear()
         _restore_nova_hooks_module()
+        _restore_oslo_setup()
     return detached
 
 

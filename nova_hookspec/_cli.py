@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from nova_hookspec import __version__, _demo, _launcher, _listing
+from nova_hookspec import __version__, _config, _demo, _launcher, _listing
 from nova_hookspec._manager import get_plugin_manager
 
 
@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     listing.add_argument("--json", action="store_true", help="print JSON for machines")
+    _config_arguments(listing)
     check = commands.add_parser(
         "check",
         help="load every installed plugin and report every problem",
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
             "status 1 if any of these is found, 0 otherwise."
         ),
     )
+    _config_arguments(check)
     check.add_argument(
         "--smoke", action="store_true",
         help=(
@@ -49,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
             "context, a flavor, an instance, network info, a create result) and the "
             "arguments Nova passes, without Nova installed and without running Nova's "
             "code, and report each call that raises (FatalHookException is shown as "
-            "FATAL, not counted as a failure); exit status 1 if any call failed"
+            "FATAL, not counted as a failure); exit status 1 if any call failed. The "
+            "plugins' own code runs, side effects included (an inventory plugin registers "
+            "a stand-in instance): run it where that is harmless"
         ),
     )
     demo = commands.add_parser(
@@ -63,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--trace", action="store_true",
                       help="also print each hook call with per-plugin durations")
+    _config_arguments(demo)
     run = commands.add_parser(
         "run",
         help="attach the hook points and run a Nova program in this process",
@@ -76,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-m", dest="module", help="run a module, as python -m does")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the program and its arguments")
     return parser
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-file", action="append", default=[], metavar="FILE",
+        help="read the [nova_hookspec] group of this Nova configuration file, as the "
+             "service does (repeatable; needs oslo.config)")
+    parser.add_argument(
+        "--config-dir", action="append", default=[], metavar="DIR",
+        help="read every *.conf file of this directory too, as the service does")
 
 
 def _run(module: str | None, program: list[str]) -> object:
@@ -106,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "config_file", None) or getattr(args, "config_dir", None):
+        try:
+            _config.use_files(args.config_file, args.config_dir)
+        except ImportError as exc:
+            raise SystemExit(f"nova-hookspec: {exc}") from None
     if args.command == "demo":
         return _demo.run(sys.stdout, trace=args.trace)
     if args.command == "list":

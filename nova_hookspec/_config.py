@@ -101,6 +101,14 @@ def parsed_files(conf: Any) -> Sequence[str] | None:
     return [*files, *(d if isinstance(d, str) else str(d) for d in directories)]
 
 
+_given: list[Any] = []
+
+
+def use_files(files: Sequence[str], directories: Sequence[str] = ()) -> None:
+    """Read the controls from these files from now on (the CLI's ``--config-file``)."""
+    _given[:] = [parse(files, directories)]
+
+
 def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
     """Each control set in the ``[nova_hookspec]`` group: ``{name: (value, source)}``.
 
@@ -110,7 +118,8 @@ def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
     cfg = _cfg()
     if cfg is None:
         return {}
-    conf = cfg.CONF if conf is None else conf
+    if conf is None:
+        conf = _given[0] if _given else cfg.CONF
     files = parsed_files(conf)
     if not files:
         return {}

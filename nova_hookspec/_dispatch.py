@@ -59,13 +59,15 @@ def run_observers(
     kwargs: dict[str, Any],
     function: Any,
     result: Any = None,
+    binding: Any = None,
 ) -> None:
     """Call the plain implementations of an observer phase, with the error policy.
 
     What pluggy's loop would do for plain implementations, with nothing
     rebuilt per call: a legacy class's own method is called directly, the way
     Nova called it. ``function`` is the hooked function when legacy classes
-    get it first (``pass_function``), else ``None``.
+    get it first (``pass_function``), else ``None``. ``binding`` (the call's
+    argument plan) finds the instance a failure is about, when one happens.
     """
     assert plan.steps is not None
     post = plan.phase == "post"
@@ -86,7 +88,8 @@ def run_observers(
                 positional, keywords = impl_arguments(argnames, kwargnames, hook_kwargs)
                 impl_function(*positional, **keywords)
         except Exception as exc:
-            report_failure(plugin_name, plan.hook_name, exc)
+            values = hook_kwargs or (binding.bind(args, kwargs) if binding is not None else {})
+            report_failure(plugin_name, plan.hook_name, exc, instance=values.get("instance"))
             if not is_plugin_failure(exc):
                 raise
 

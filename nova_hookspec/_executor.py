@@ -74,7 +74,7 @@ def impl_arguments(
 class _Teardown:
     """A wrapper that has reached its ``yield``."""
 
-    __slots__ = ("gen", "hook_name", "impl", "timing")
+    __slots__ = ("gen", "hook_name", "impl", "instance", "timing")
 
     def __init__(
         self,
@@ -82,11 +82,13 @@ class _Teardown:
         impl: Any,
         gen: Generator[Any, Any, Any],
         timing: dict[str, float] | None,
+        instance: object = None,
     ) -> None:
         self.hook_name = hook_name
         self.impl = impl
         self.gen = gen
         self.timing = timing
+        self.instance = instance
 
     def finish(self, result: object, exc: BaseException | None) -> tuple[object, BaseException | None]:
         """Resume the wrapper; return the outcome it leaves behind."""
@@ -115,7 +117,7 @@ class _Teardown:
                 report_failure(
                     self.impl.plugin_name, self.hook_name,
                     RuntimeError("a wrapper cannot swallow a fatal exception; it goes on"),
-                    "after its yield",
+                    "after its yield", self.instance,
                 )
                 return None, exc
             return returned
@@ -124,15 +126,18 @@ class _Teardown:
                 return None, exc
             if not is_plugin_failure(raised):
                 if is_fatal(raised):
-                    report_failure(self.impl.plugin_name, self.hook_name, raised)
+                    report_failure(self.impl.plugin_name, self.hook_name, raised,
+                                   instance=self.instance)
                 return None, raised
-            report_failure(self.impl.plugin_name, self.hook_name, raised, "after its yield")
+            report_failure(self.impl.plugin_name, self.hook_name, raised, "after its yield",
+                           self.instance)
             return result, exc
         report_failure(
             self.impl.plugin_name,
             self.hook_name,
             RuntimeError("wrapper yielded a second time"),
             "after its yield",
+            self.instance,
         )
         with contextlib.suppress(Exception):  # already reported as failed
             gen.close()
@@ -145,6 +150,7 @@ def _start_wrapper(
     args: list[object],
     kwargs: Mapping[str, object],
     timing: dict[str, float] | None,
+    instance: object = None,
 ) -> _Teardown | None:
     """Run a wrapper up to its ``yield``; ``None`` if it failed on the way."""
     started = time.perf_counter() if timing is not None else 0.0
@@ -153,19 +159,19 @@ def _start_wrapper(
         next(gen)
     except StopIteration:
         report_failure(
-            impl.plugin_name, hook_name, RuntimeError("wrapper returned without yielding")
+            impl.plugin_name, hook_name, RuntimeError("wrapper returned without yielding"),
+            instance=instance,
         )
         return None
     except Exception as exc:
+        report_failure(impl.plugin_name, hook_name, exc, "before its yield", instance)
         if not is_plugin_failure(exc):
-            report_failure(impl.plugin_name, hook_name, exc, "before its yield")
             raise
-        report_failure(impl.plugin_name, hook_name, exc, "before its yield")
         return None
     finally:
         if timing is not None:
             _tracing.record(timing, impl.plugin_name, started)
-    return _Teardown(hook_name, impl, gen, timing)
+    return _Teardown(hook_name, impl, gen, timing, instance)
 
 
 def multicall(
@@ -188,7 +194,8 @@ def multicall(
                     f"hook {hook_name!r} call must provide argument {missing.args[0]!r}"
                 ) from None
             if _pluggy.is_wrapper(impl):
-                teardown = _start_wrapper(hook_name, impl, args, kwargs, timing)
+                teardown = _start_wrapper(hook_name, impl, args, kwargs, timing,
+                                          caller_kwargs.get("instance"))
                 if teardown is not None:
                     teardowns.append(teardown)
                 continue
@@ -203,7 +210,8 @@ def multicall(
                 try:
                     res = impl.function(*args, **kwargs)
                 except Exception as exc:
-                    report_failure(impl.plugin_name, hook_name, exc)
+                    report_failure(impl.plugin_name, hook_name, exc,
+                                   instance=caller_kwargs.get("instance"))
                     if not is_plugin_failure(exc):
                         raise
                     continue

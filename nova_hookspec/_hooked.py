@@ -92,7 +92,7 @@ class HookedFunction:
                 hook_kwargs["result"] = result
         if fast and plan.steps is not None:
             legacy_function = self.function if self.pass_function else None
-            run_observers(plan, hook_kwargs, args, kwargs, legacy_function, result)
+            run_observers(plan, hook_kwargs, args, kwargs, legacy_function, result, self.plan)
         else:
             assert hook_kwargs is not None  # plan.typed holds whenever steps is None
             pm.run_phase(plan, hook_kwargs)

@@ -27,6 +27,7 @@ class Step:
     entry_point: str | None
     distribution: str | None
     version: str | None
+    rule: str
 
 
 def run_order(pm: NovaPluginManager, hook_name: str) -> list[Step]:
@@ -46,6 +47,7 @@ def run_order(pm: NovaPluginManager, hook_name: str) -> list[Step]:
             entry_point=info.value if info else None,
             distribution=info.distribution if info else None,
             version=info.version if info else None,
+            rule="innermost" if kind == "nova" else pm.rule(hook_name, impl),
         ))
     return steps
 
@@ -72,13 +74,9 @@ def _mark(step: Step) -> str:
     marks = [step.kind]
     if step.wrapper:
         marks.append("wrapper")
-    if step.tryfirst:
-        marks.append("tryfirst")
-    if step.trylast:
-        marks.append("trylast")
     if step.distribution:
         marks.append(f"{step.distribution} {step.version}")
-    return ", ".join(marks)
+    return ", ".join(marks) + (f"; {step.rule}" if step.rule else "")
 
 
 def format_listing(pm: NovaPluginManager) -> str:
@@ -132,3 +130,33 @@ def format_check(pm: NovaPluginManager, smoke: bool = False) -> tuple[str, int]:
         + (f", {failed} smoke call(s) failed" if smoke else "")
     )
     return "\n".join(lines), status
+
+
+def summary(pm: NovaPluginManager, attached: list[str]) -> str:
+    """The one-line summary a Nova service logs: points, plugins per hook, configuration.
+
+    Legacy classes not loaded yet (they load when their hook point is first
+    called) are named as such, not imported.
+    """
+    parts = [f"hook points attached: {', '.join(attached) or 'none'}"]
+    hooks = []
+    for point in _points.points():
+        for phase in _points.PHASES:
+            hook_name = point.hook_name(phase)
+            steps = [s.plugin for s in run_order(pm, hook_name) if s.kind != "nova"]
+            if steps:
+                hooks.append(f"{hook_name}: {', '.join(steps)}")
+    parts.append("plugins in order: " + ("; ".join(hooks) or "none"))
+    report = pm.discovery
+    pending = [info.name for items in (report.pending.values() if report else [])
+               for info, _ in items]
+    if pending:
+        parts.append("legacy classes loaded when their hook is first called: "
+                     + ", ".join(pending))
+    if report and (report.problems or report.blocked):
+        parts.append(f"{len(report.problems)} broken and {len(report.blocked)} blocked "
+                     "plugin(s) (nova-hookspec check)")
+    sources = sorted(set(pm.controls.sources.values()))
+    parts.append("configuration: " + (", ".join(sources) or "defaults"))
+    return "nova_hookspec: " + " | ".join(parts)
+

@@ -80,8 +80,14 @@ def phase_of(hook_name: str) -> str:
     return located[1] if located else "call"
 
 
-def report_failure(plugin_name: str, hook_name: str, exc: BaseException, when: str = "") -> None:
-    """Log a plugin's failure, naming the plugin, the hook and the phase."""
+def report_failure(
+    plugin_name: str, hook_name: str, exc: BaseException, when: str = "", instance: object = None
+) -> None:
+    """Log a plugin's failure, naming the plugin, the hook and the phase.
+
+    With the call's ``instance``, the record carries its UUID as Nova's own
+    lines do (``instance_uuid``: oslo.log prints ``[instance: UUID]``).
+    """
     fatal = is_fatal(exc)
     message = "plugin %r %s in hook %r (%s phase)%s: %s" % (  # noqa: UP031 - formatted once, here
         plugin_name,
@@ -91,7 +97,19 @@ def report_failure(plugin_name: str, hook_name: str, exc: BaseException, when: s
         f", {when}" if when else "",
         describe_exception(exc),
     )
-    log.log(logging.ERROR if fatal else logging.WARNING, "%s", message, exc_info=_safe_exc_info(exc))
+    uuid = _uuid_of(instance)
+    log.log(logging.ERROR if fatal else logging.WARNING, "%s", message,
+            exc_info=_safe_exc_info(exc), extra={"instance_uuid": uuid} if uuid else None)
+
+
+def _uuid_of(instance: object) -> str | None:
+    if instance is None:
+        return None
+    try:
+        uuid = getattr(instance, "uuid", None)
+    except Exception:  # noqa: BLE001 - an object that cannot say: no UUID in the line
+        return None
+    return uuid if isinstance(uuid, str) else None
 
 
 def _safe_exc_info(exc: BaseException) -> BaseException | None:

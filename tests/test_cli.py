@@ -100,7 +100,8 @@ def test_list_human_form(site: Site) -> None:
     listed = cli(site, "-m", "nova_hookspec", "list")
     assert listed.returncode == 0, listed.stderr
     assert "create_instance  (nova.compute.api:API.create)" in listed.stdout
-    assert "1. acme-typed:acme_typed:FIRST  [typed, tryfirst, acme-typed 1.0]" in listed.stdout
+    assert ("1. acme-typed:acme_typed:FIRST  [typed, acme-typed 1.0; tryfirst, discovery order #3]"
+            in listed.stdout)
     assert "-> Nova's callable, innermost" in listed.stdout
 
 
