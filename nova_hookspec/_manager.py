@@ -293,10 +293,11 @@ class NovaPluginManager(pluggy.PluginManager):
             return
         self._conflicts_reported.add(key)
         log.error(
-            "nova_hookspec order conflict in hook %r: the %s would close the cycle %s; that "
-            "constraint is ignored (stronger ones win: the operator's order for a hook point, "
-            "then for all points, then plugins' before/after) and every plugin still runs "
-            "once", hook_name, conflict.source, " -> ".join(conflict.cycle))
+            "nova_hookspec order conflict in hook %r (and any other hook these plugins "
+            "share): a constraint (%s) would close the cycle %s; it is ignored (stronger "
+            "ones win: the operator's order for a hook point, then for all points, then "
+            "plugins' before/after) and every plugin still runs once",
+            hook_name, conflict.source, " -> ".join(conflict.cycle))
 
     # ------------------------------------------------------------ calls
 
