@@ -19,7 +19,8 @@ def main(build: Path) -> int:
         if f'id="nova_hookspec.hookspecs.{hook}"' not in reference
     ]
     pages = ["migration.html", "call-model.html", "attaching.html", "cli.html",
-             "failure-semantics.html", "benchmarks.html", "quickstart.html"]
+             "failure-semantics.html", "benchmarks.html", "quickstart.html", "support.html",
+             "ordering.html", "operators.html"]
     absent = [page for page in pages if not (build / page).is_file()]
     if "Migrating from nova.hooks" not in (build / "migration.html").read_text():
         absent.append("migration guide title")

@@ -193,7 +193,8 @@ def test_operator_order_wins_over_a_declaration_with_one_error(
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert "a constraint (declared by the plugin) would close the cycle" in errors[0]
-    assert "acme-ldap:acme_ldap" in errors[0] and "acme-dns:acme_dns" in errors[0]
+    assert "acme-ldap:acme_ldap" in errors[0]
+    assert "acme-dns:acme_dns" in errors[0]
 
 
 def test_per_point_order_wins_over_the_order_for_all_points(
