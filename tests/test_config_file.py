@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -11,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import Site
+from oslo_config import cfg  # in the test extra; Nova always has it
 
 import nova_hookspec
 from nova_hookspec import add_hook
-
-from oslo_config import cfg  # in the test extra; Nova always has it
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,8 +110,6 @@ def test_cli_reads_a_config_file(site: Site, tmp_path: Path) -> None:
         [sys.executable, "-m", "nova_hookspec", "list", "--json", "--config-file", str(path)],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    import json
-
     [entry] = [e for e in json.loads(done.stdout) if e["hook"] == "delete_instance_pre"]
     assert [(s["distribution"], s["rule"]) for s in entry["order"]] == [
         ("acme-c", "operator order"), ("acme-a", "operator order")]
