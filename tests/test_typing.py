@@ -41,6 +41,25 @@ def test_typed_hook_calls_the_real_relay() -> None:
     assert seen == ["i-1"]
 
 
+def test_typed_direct_call_needs_only_the_arguments_it_names() -> None:
+    seen = []
+
+    class Observer:
+        @nova_hookspec.hookimpl
+        def delete_instance_pre(self, instance, bdms, args, kwargs):
+            seen.append((instance, bdms, args, kwargs))
+
+        @nova_hookspec.hookimpl
+        def create_instance_post(self, result, legacy_bdm, args):
+            seen.append((result, legacy_bdm, args))
+
+    nova_hookspec.get_plugin_manager().register(Observer())
+    hook = typed_hook()
+    assert hook.delete_instance_pre(instance="i-1") == []
+    assert hook.create_instance_post() == []
+    assert seen == [("i-1", None, (), {}), (None, True, ())]  # the documented defaults
+
+
 def mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "snippet.py"
     path.write_text(textwrap.dedent(source))
@@ -57,6 +76,7 @@ def test_mypy_catches_a_misspelled_keyword_and_a_wrong_type(tmp_path: Path) -> N
 
         results: list[None] = typed_hook().delete_instance_pre(
             compute_manager=None, context=None, instance=None, bdms=None, args=(), kwargs={})
+        fewer: list[None] = typed_hook().delete_instance_pre(instance=None)
     """)
     assert good.returncode == 0, good.stdout
     bad = mypy(tmp_path, """

@@ -28,12 +28,15 @@ not edit (``tests/test_typing.py`` fails when it and the specs disagree).
     from nova_hookspec.relay import typed_hook
 
     hook = typed_hook()
+    hook.delete_instance_pre(instance=inst)      # every other argument defaults
     hook.delete_instance_pre(compute_manager=mgr, context=ctx, instance=inst,
                              bdms=bdms, args=(mgr, ctx, inst, bdms), kwargs={{}})
 
-A misspelled keyword, a missing argument or a wrong type is a type-checker
-error. Calling a call-phase hook (``delete_instance``) directly raises: Nova's
-callable runs only through the decorated function.
+Every argument may be left out: it takes its documented default (``args``
+``()``, ``kwargs`` ``{{}}``, ``result`` ``None``), on every supported pluggy.
+A misspelled keyword or a wrong type is a type-checker error. Calling a
+call-phase hook (``delete_instance``) directly raises: Nova's callable runs
+only through the decorated function.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from typing import Any, Protocol, cast
 
 import pluggy
 
+from nova_hookspec import _points
 from nova_hookspec._manager import get_plugin_manager
 from nova_hookspec.hookspecs import (
 {imports}
@@ -55,9 +59,33 @@ class HookRelay(Protocol):
 
 FOOTER = '''
 
+class _Relay:
+    """``pm.hook``, with the documented default for every argument a call leaves out."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._hook = pm.hook
+
+    def __getattr__(self, name: str) -> Any:
+        hook = getattr(self._hook, name)
+        located = _points.hook_phase(name)
+        if located is None:
+            return hook
+        point, phase = located
+        defaults = {arg.name: arg.default for arg in point.arguments}
+        if phase == "post":
+            defaults["result"] = None
+
+        def call(**given: Any) -> Any:
+            return hook(**{**defaults, "args": (), "kwargs": {}, **given})
+
+        call.__name__ = name
+        return call
+
+
 def typed_hook(pm: pluggy.PluginManager | None = None) -> HookRelay:
-    """``pm.hook`` (default: the process-wide manager's), typed as :class:`HookRelay`."""
-    return cast(HookRelay, (pm or get_plugin_manager()).hook)
+    """``pm.hook`` (default: the process-wide manager's), typed as :class:`HookRelay`,
+    every argument optional."""
+    return cast(HookRelay, _Relay(pm or get_plugin_manager()))
 '''
 
 ALIASES = ("ComputeAPI", "ComputeManager", "Flavor", "Instance", "NetworkAPI", "NovaObject",
@@ -75,7 +103,7 @@ def render() -> str:
             ret = annotations["return"]
             result = ret if phase == "call" else f"list[{ret}]"
             lines = [f"    def {name}(", "        self,", "        *,"]
-            lines += [f"        {p.name}: {annotations[p.name]}," for p in params]
+            lines += [f"        {p.name}: {annotations[p.name]} = ...," for p in params]
             lines.append(f"    ) -> {result}: ...")
             methods.append("\n".join(lines))
     imports = "\n".join(f"    {alias}," for alias in ALIASES)
