@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Callable
 
 from nova_hookspec import _points
 from nova_hookspec._errors import FatalHookException
@@ -80,6 +81,11 @@ def phase_of(hook_name: str) -> str:
     return located[1] if located else "call"
 
 
+#: Called with (plugin name, hook name, exception) for each failure reported,
+#: before it is logged (the testing kit records failures this way).
+listeners: list[Callable[[str, str, BaseException], None]] = []
+
+
 def report_failure(
     plugin_name: str, hook_name: str, exc: BaseException, when: str = "", instance: object = None
 ) -> None:
@@ -88,6 +94,8 @@ def report_failure(
     With the call's ``instance``, the record carries its UUID as Nova's own
     lines do (``instance_uuid``: oslo.log prints ``[instance: UUID]``).
     """
+    for listener in list(listeners):
+        listener(plugin_name, hook_name, exc)
     fatal = is_fatal(exc)
     message = "plugin %r %s in hook %r (%s phase)%s: %s" % (  # noqa: UP031 - formatted once, here
         plugin_name,

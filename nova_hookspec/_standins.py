@@ -154,7 +154,13 @@ def network_info(address: str = "192.0.2.10", network: str = "private") -> Netwo
 
 
 class ComputeAPI:
-    """Stands in for ``nova.compute.api.API`` (``create`` only)."""
+    """Stands in for ``nova.compute.api.API`` (``create`` only).
+
+    :param objects: what makes the instances it creates (stand-ins by default).
+    """
+
+    def __init__(self, objects: StandinObjects | None = None) -> None:
+        self.objects = objects or StandinObjects()
 
     def create(
         self, context: Any, flavor: Any, image_href: Any, kernel_id: Any = None,
@@ -175,9 +181,8 @@ class ComputeAPI:
         name = display_name or "server"
         names = [name] if count == 1 else [f"{name}-{n}" for n in range(1, count + 1)]
         instances = [
-            Instance(n, flavor=flavor if isinstance(flavor, Flavor) else None,
-                     project_id=getattr(context, "project_id", "demo-project"),
-                     metadata=metadata, availability_zone=availability_zone, key_name=key_name)
+            self.objects.instance(n, flavor=flavor, metadata=metadata,
+                                  project_id=getattr(context, "project_id", "demo-project"))
             for n in names
         ]
         return instances, f"r-{_new_uuid()[:8]}"
@@ -301,7 +306,7 @@ def sample_calls(
     context = made.context()
     flavor = made.flavor()
     instance = made.instance("web-1", flavor=flavor)
-    api, manager = ComputeAPI(), ComputeManager()
+    api, manager = ComputeAPI(made), ComputeManager()
     return {
         "create_instance": (
             ComputeAPI.create, (api, context, flavor, "cirros"),
