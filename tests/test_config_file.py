@@ -115,11 +115,16 @@ def test_cli_reads_a_config_file(site: Site, tmp_path: Path) -> None:
         ("acme-c", "operator order"), ("acme-a", "operator order")]
 
 
-def test_sample_config_in_the_docs_is_the_generators_output() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "oslo_config.generator", "--namespace", "nova_hookspec"],
-        capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
+def test_sample_config_in_the_docs_is_the_generators_output(tmp_path: Path) -> None:
+    # oslo-config-generator's own code, in process: its main() looks up its own
+    # version in a way Python 3.8's importlib.metadata cannot answer.
+    from oslo_config import generator
+
+    output = tmp_path / "sample.conf"
+    conf = cfg.ConfigOpts()
+    generator.register_cli_opts(conf)
+    conf(["--namespace", "nova_hookspec", "--output-file", str(output)])
+    generator.generate(conf)
     sample = (ROOT / "docs" / "nova_hookspec.conf.sample").read_text()
-    assert done.stdout == sample
+    assert output.read_text() == sample
     assert "nova_hookspec.conf.sample" in (ROOT / "docs" / "operators.md").read_text()

@@ -7,6 +7,8 @@ conftest. It runs in the default suite (stand-in Nova objects) and in every
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from nova_hookspec import FatalHookException, hookimpl
@@ -44,7 +46,7 @@ class Tagger:
 class LegacyAudit:
     """A classic nova.hooks class."""
 
-    seen: list[tuple[str, object]] = []
+    seen: ClassVar[list[tuple[str, object]]] = []
 
     def pre(self, *args, **kwargs):
         LegacyAudit.seen.append(("pre", args[2].uuid))
@@ -109,7 +111,7 @@ def test_a_failing_plugin_is_recorded_and_changes_nothing(hook_tester: HookTeste
 
 def test_a_fatal_refusal_stops_the_call(hook_tester: HookTester) -> None:
     hook_tester.register(Refuse(), "refuse")
-    function, args, kwargs = hook_tester.sample("create_instance")
+    _function, args, kwargs = hook_tester.sample("create_instance")
     run = hook_tester.run("create_instance", *args, **{**kwargs, "display_name": "forbidden"})
     assert isinstance(run.exception, FatalHookException)
     assert run.ran() == ["refuse"]  # Nova's callable never ran
