@@ -242,6 +242,7 @@ def run(out: TextIO = sys.stdout, trace: bool = False) -> int:
     trace_logger.setLevel(logging.INFO if trace else logging.WARNING)
     print("nova-hookspec demo: one instance through Nova's four hook points", file=out)
     pm = _manager.get_plugin_manager()
+    pm.load_all()  # show every installed plugin from the start
     discovered = sorted({_label(pm, name) for name in pm.plugin_infos})
     added = []
     for name, factory in DEMO_PLUGINS:
