@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from nova_hookspec_inventory import Inventory
 
 from nova_hookspec.testing import HookTester
-from nova_hookspec_inventory import Inventory
 
 
 def test_create_and_delete_keep_the_inventory(hook_tester: HookTester, tmp_path: Path) -> None:

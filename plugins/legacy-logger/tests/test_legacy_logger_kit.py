@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from nova_hookspec_legacy_logger import BuildInstance, CreateInstance
 
 from nova_hookspec.testing import HookTester
-from nova_hookspec_legacy_logger import BuildInstance, CreateInstance
 
 
 def test_create_and_build_are_logged(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from nova_hookspec_policy import Policy
 
 from nova_hookspec import FatalHookException
 from nova_hookspec.testing import HookTester
-from nova_hookspec_policy import Policy
 
 
 @pytest.fixture
