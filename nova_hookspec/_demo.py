@@ -1,6 +1,8 @@
 """``nova-hookspec demo``: a simulated instance lifecycle through the four hook points.
 
-The "Nova" here is a stand-in with the real signatures (Nova 34), decorated
+The "Nova" here is a stand-in with the real signatures (Nova 34), passing the
+same stand-in objects the plugin authors' kit uses (:mod:`nova_hookspec._standins`:
+an instance, a request context with Nova's attribute names), decorated
 with :func:`~nova_hookspec.add_hook` exactly as Nova <= 21 decorated its own
 code. The built-in demo plugins are ordinary typed plugins; plugins installed
 through entry points (legacy ``nova.hooks`` classes and typed ones) run too.
@@ -10,30 +12,20 @@ monitoring reports each phase and the order its plugins run in.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 import pluggy
 
 from nova_hookspec import FatalHookException, _manager, _tracing, add_hook, hookimpl
+from nova_hookspec._standins import Instance, RequestContext
 
 # ---------------------------------------------------------------- a stand-in Nova
-
-
-@dataclass
-class Instance:
-    """Just enough of ``nova.objects.Instance``."""
-
-    hostname: str
-    uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
-    metadata: dict[str, str] = field(default_factory=dict)
-    host: str | None = None
-    deleted: bool = False
 
 
 class ComputeAPI:
@@ -41,7 +33,7 @@ class ComputeAPI:
 
     @add_hook("create_instance")
     def create(
-        self, context: str, flavor: str, image_href: str, kernel_id: str | None = None,
+        self, context: RequestContext, flavor: str, image_href: str, kernel_id: str | None = None,
         ramdisk_id: str | None = None, min_count: int | None = None,
         max_count: int | None = None, display_name: str | None = None,
         metadata: dict[str, str] | None = None, **more: Any,
@@ -62,7 +54,7 @@ class ComputeManager:
 
     @add_hook("build_and_run_instance")
     def _do_build_and_run_instance(
-        self, context: str, instance: Instance, image: dict[str, Any], request_spec: object,
+        self, context: RequestContext, instance: Instance, image: dict[str, Any], request_spec: object,
         filter_properties: dict[str, Any], admin_password: str | None,
         injected_files: list[tuple[str, bytes]], requested_networks: object,
         security_groups: list[str], block_device_mapping: object, node: str | None = None,
@@ -73,14 +65,14 @@ class ComputeManager:
         return "ACTIVE"
 
     @add_hook("delete_instance")
-    def _delete_instance(self, context: str, instance: Instance, bdms: list[object]) -> None:
+    def _delete_instance(self, context: RequestContext, instance: Instance, bdms: list[object]) -> None:
         instance.deleted = True
         _say("nova", f"ComputeManager deletes {instance.hostname}")
 
 
 @add_hook("instance_network_info")
 def update_instance_cache_with_nw_info(
-    impl: object, context: str, instance: Instance, nw_info: list[dict[str, str]] | None = None
+    impl: object, context: RequestContext, instance: Instance, nw_info: list[dict[str, str]] | None = None
 ) -> None:
     """Stands in for ``nova.network.neutron.update_instance_cache_with_nw_info``."""
     _say("nova", f"network info cache of {instance.hostname} updated")
@@ -231,15 +223,30 @@ def run(out: TextIO = sys.stdout, trace: bool = False) -> int:
     """
     global _out
     _out = out
+    with _logging_to(out, trace):
+        return _lifecycle(out, trace)
+
+
+@contextlib.contextmanager
+def _logging_to(out: TextIO, trace: bool) -> Iterator[None]:
+    """Every logger's records on ``out``, as Nova's log would show them."""
     handler = logging.StreamHandler(out)
     handler.setFormatter(_NoTraceback("      log %(levelname)s %(name)s: %(message)s"))
-    # Plugins log on loggers of their own: show every logger's records, as Nova's log would.
     logger = logging.getLogger()
     saved_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     trace_logger = logging.getLogger("nova_hookspec.trace")
     trace_logger.setLevel(logging.INFO if trace else logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved_level)
+        trace_logger.setLevel(logging.NOTSET)
+
+
+def _lifecycle(out: TextIO, trace: bool) -> int:
     print("nova-hookspec demo: one instance through Nova's four hook points", file=out)
     pm = _manager.get_plugin_manager()
     pm.load_all()  # show every installed plugin from the start
@@ -256,26 +263,27 @@ def run(out: TextIO = sys.stdout, trace: bool = False) -> int:
               f"installed: {', '.join(discovered) or 'none'}", file=out)
         api, compute = ComputeAPI(), ComputeManager()
         print("\n1. create_instance: nova-api accepts a boot request", file=out)
-        instances, reservation = api.create("ctx", "m1.small", "cirros", display_name="web-1",
+        context = RequestContext()
+        instances, reservation = api.create(context, "m1.small", "cirros", display_name="web-1",
                                             metadata={"team": "blue"})
         instance = instances[0]
         print(f"   -> {instance.hostname} reservation {reservation}, metadata {instance.metadata}",
               file=out)
         print("\n2. build_and_run_instance: nova-compute builds it", file=out)
         build = compute._do_build_and_run_instance(
-            "ctx", instance, {}, None, {}, None, [], None, ["default"], None, node="node-1")
+            context, instance, {}, None, {}, None, [], None, ["default"], None, node="node-1")
         print(f"   -> {build}", file=out)
         print("\n3. instance_network_info: the network info cache is refreshed (twice)", file=out)
-        update_instance_cache_with_nw_info("neutron", "ctx", instance,
+        update_instance_cache_with_nw_info("neutron", context, instance,
                                            [{"address": "192.0.2.10"}])
-        update_instance_cache_with_nw_info("neutron", "ctx", instance, [])
+        update_instance_cache_with_nw_info("neutron", context, instance, [])
         print("   -> a failing plugin was logged and ignored; the update went through", file=out)
         print("\n4. delete_instance: nova-compute deletes it", file=out)
-        compute._delete_instance("ctx", instance, [])
+        compute._delete_instance(context, instance, [])
         print(f"   -> deleted={instance.deleted}", file=out)
         print("\n5. create_instance with a name the policy refuses", file=out)
         try:
-            api.create("ctx", "m1.small", "cirros", display_name="Bad Name!")
+            api.create(context, "m1.small", "cirros", display_name="Bad Name!")
         except FatalHookException as exc:
             print(f"   -> refused before Nova ran: FatalHookException: {exc}", file=out)
         return 0
@@ -284,6 +292,3 @@ def run(out: TextIO = sys.stdout, trace: bool = False) -> int:
         undo()
         for name in added:
             pm.unregister(name=name)
-        logger.removeHandler(handler)
-        logger.setLevel(saved_level)
-        trace_logger.setLevel(logging.NOTSET)
