@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
             "plugin could not be loaded (listed on standard error; 'check' says more)."
         ),
     )
-    listing.add_argument("--json", action="store_true", help="print JSON for machines")
+    listing.add_argument("--json", action="store_true",
+                         help="print JSON for machines (schema nova-hookspec/list/1)")
     _config_arguments(listing)
     check = commands.add_parser(
         "check",
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     _config_arguments(check)
+    check.add_argument("--json", action="store_true",
+                       help="print JSON for machines (schema nova-hookspec/check/1)")
     check.add_argument(
         "--smoke", action="store_true",
         help=(
@@ -146,7 +149,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "list":
         pm = get_plugin_manager()
         if args.json:
-            print(json.dumps(_listing.listing(pm), indent=2))
+            print(json.dumps(_listing.list_document(pm), indent=2))
         else:
             print(_listing.format_listing(pm))
         problems = pm.discovery.problems if pm.discovery else []
@@ -154,9 +157,9 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"broken plugin {problem.info.name}: {problem.message}", file=sys.stderr)
         return 1 if problems else 0
     if args.command == "check":
-        text, status = _listing.format_check(get_plugin_manager(), smoke=args.smoke)
-        print(text)
-        return status
+        document = _listing.check_document(get_plugin_manager(), smoke=args.smoke)
+        print(json.dumps(document, indent=2) if args.json else _listing.format_check(document))
+        return int(document["status"])
     if args.command == "run":
         raise SystemExit(_run(args.module, args.program))
     if args.command == "new":

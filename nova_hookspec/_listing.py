@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nova_hookspec import _pluggy, _points, _smoke
+from nova_hookspec import __version__, _pluggy, _points, _smoke
 from nova_hookspec._manager import NovaPluginManager, is_core_impl
 
 
@@ -100,36 +100,69 @@ def format_listing(pm: NovaPluginManager) -> str:
     return "\n".join(lines)
 
 
-def format_check(pm: NovaPluginManager, smoke: bool = False) -> tuple[str, int]:
-    """The ``check`` report and its exit status: 1 when any plugin is broken, a
-    control names no installed plugin, or (``smoke``) a plugin fails its smoke call."""
+LIST_SCHEMA = "nova-hookspec/list/1"
+CHECK_SCHEMA = "nova-hookspec/check/1"
+
+
+def list_document(pm: NovaPluginManager) -> dict[str, Any]:
+    """``list --json``: :func:`listing` with the schema and version (``schemas/list.schema.json``)."""
+    return {"schema": LIST_SCHEMA, "version": __version__, "hooks": listing(pm)}
+
+
+def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]:
+    """``check --json`` (``schemas/check.schema.json``): every plugin's state, the
+    controls' warnings, the smoke calls; ``status`` 1 when any is a problem."""
     pm.load_all()
     report = pm.discovery
-    if report is None:  # pragma: no cover - get_plugin_manager() always discovers
-        return "no discovery ran", 1
+    plugins: list[dict[str, Any]] = []
+
+    def add(info: Any, state: str, message: str | None) -> None:
+        plugins.append({"plugin": info.name, "state": state, "kind": info.kind,
+                        "entry_point": info.entry_point, "group": info.group,
+                        "distribution": info.distribution, "version": info.version,
+                        "message": message})
+
+    warnings: list[str] = []
+    if report is not None:
+        for problem in report.problems:
+            add(problem.info, "broken", problem.message)
+        for info, why in report.blocked:
+            add(info, "blocked", why)
+        for info in report.registered:
+            add(info, "ok", None)
+        warnings = list(report.warnings)
+    calls = [asdict(result) for result in _smoke.smoke_run(pm)] if smoke else None
+    failed = any(call["outcome"] == "failed" for call in calls or ())
+    broken = any(p["state"] == "broken" for p in plugins)
+    return {"schema": CHECK_SCHEMA, "version": __version__,
+            "status": 1 if broken or warnings or failed else 0,
+            "plugins": plugins, "warnings": warnings, "smoke": calls}
+
+
+def format_check(document: dict[str, Any]) -> str:
+    """The human form of :func:`check_document`."""
     lines = []
-    for problem in report.problems:
-        lines.append(f"ERROR {problem.info.name}: {problem.message}")
-    for warning in report.warnings:
-        lines.append(f"WARNING {warning}")
-    for info, why in report.blocked:
-        lines.append(f"blocked {info.name}: {why}")
-    for info in report.registered:
-        lines.append(f"ok    {info.name} ({info.kind}, {info.entry_point})")
-    failed = 0
-    if smoke:
-        for result in _smoke.smoke_run(pm):
-            detail = f": {result.detail}" if result.detail else ""
-            label = {"ok": "ok", "fatal": "FATAL", "failed": "FAILED"}[result.outcome]
-            lines.append(f"smoke {label:<6} {result.plugin} {result.hook}{detail}")
-            failed += result.outcome == "failed"
-    status = 1 if report.problems or report.warnings or failed else 0
+    labels = {"broken": "ERROR", "blocked": "blocked", "ok": "ok   "}
+    for state in ("broken", "blocked", "ok"):
+        for plugin in (p for p in document["plugins"] if p["state"] == state):
+            detail = {"broken": f": {plugin['message']}", "blocked": f": {plugin['message']}",
+                      "ok": f" ({plugin['kind']}, {plugin['entry_point']})"}[state]
+            lines.append(f"{labels[state]} {plugin['plugin']}{detail}")
+        if state == "broken":
+            lines.extend(f"WARNING {warning}" for warning in document["warnings"])
+    for call in document["smoke"] or ():
+        detail = f": {call['detail']}" if call["detail"] else ""
+        label = {"ok": "ok", "fatal": "FATAL", "failed": "FAILED"}[call["outcome"]]
+        lines.append(f"smoke {label:<6} {call['plugin']} {call['hook']}{detail}")
+    count = {state: sum(p["state"] == state for p in document["plugins"])
+             for state in ("ok", "broken", "blocked")}
+    failed = sum(c["outcome"] == "failed" for c in document["smoke"] or ())
     lines.append(
-        f"{len(report.registered)} plugin(s) ok, {len(report.problems)} broken, "
-        f"{len(report.blocked)} blocked, {len(report.warnings)} warning(s)"
-        + (f", {failed} smoke call(s) failed" if smoke else "")
+        f"{count['ok']} plugin(s) ok, {count['broken']} broken, {count['blocked']} blocked, "
+        f"{len(document['warnings'])} warning(s)"
+        + (f", {failed} smoke call(s) failed" if document["smoke"] is not None else "")
     )
-    return "\n".join(lines), status
+    return "\n".join(lines)
 
 
 def summary(pm: NovaPluginManager, attached: list[str]) -> str:

@@ -72,7 +72,7 @@ def test_list_order_is_the_call_order(site: Site) -> None:
     install_example_set(site)
     listed = cli(site, "-m", "nova_hookspec", "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    entries = {e["hook"]: e for e in json.loads(listed.stdout)}
+    entries = {e["hook"]: e for e in json.loads(listed.stdout)["hooks"]}
     names = {
         "acme-legacy:acme_legacy:A[create_instance]": "legacy-a",
         "acme-legacy:acme_legacy:B[create_instance]": "legacy-b",

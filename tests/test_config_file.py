@@ -110,7 +110,7 @@ def test_cli_reads_a_config_file(site: Site, tmp_path: Path) -> None:
         [sys.executable, "-m", "nova_hookspec", "list", "--json", "--config-file", str(path)],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    [entry] = [e for e in json.loads(done.stdout) if e["hook"] == "delete_instance_pre"]
+    [entry] = [e for e in json.loads(done.stdout)["hooks"] if e["hook"] == "delete_instance_pre"]
     assert [(s["distribution"], s["rule"]) for s in entry["order"]] == [
         ("acme-c", "operator order"), ("acme-a", "operator order")]
 
