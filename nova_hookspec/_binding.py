@@ -7,8 +7,8 @@ call then costs a dict copy and one pass over the arguments it received.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from nova_hookspec._points import HookPoint
 
@@ -27,7 +27,7 @@ class ArgumentPlan:
       else the spec's documented default.
     """
 
-    __slots__ = ("defaults", "keyword", "positional")
+    __slots__ = ("bind", "defaults", "keyword", "positional")
 
     def __init__(self, point: HookPoint, function: Callable[..., Any]) -> None:
         spec_names = {arg.name for arg in point.arguments}
@@ -72,19 +72,41 @@ class ArgumentPlan:
         self.defaults: Mapping[str, object] = defaults
         self.positional: tuple[str | None, ...] = tuple(positional)
         self.keyword: Mapping[str, str] = keyword
+        self.bind: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] = self._write()
 
-    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The hook keyword arguments of one call: spec names, ``args``, ``kwargs``."""
-        bound = dict(self.defaults)
-        for name, value in zip(self.positional, args):
+    def _write(self) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]:
+        """The binding function of this plan, written out (in the manner of
+        ``dataclasses``): one dict display, an argument taken from its position
+        when the call passed it, else its default; then the keywords.
+
+        ``bind(args, kwargs)`` returns the hook keyword arguments of one call:
+        spec names, ``args``, ``kwargs``.
+        """
+        namespace: dict[str, Any] = {"_keyword": self.keyword}
+        items = []
+        for index, name in enumerate(self.positional):
             if name is not None:
-                bound[name] = value
-        if kwargs:
-            keyword = self.keyword
-            for key, value in kwargs.items():
-                name = keyword.get(key)
-                if name is not None:
-                    bound[name] = value
-        bound["args"] = args
-        bound["kwargs"] = kwargs
-        return bound
+                namespace[f"d{index}"] = self.defaults[name]
+                items.append(f"{name!r}: args[{index}] if n > {index} else d{index},")
+        placed = set(self.positional)
+        for extra, name in enumerate(n for n in self.defaults if n not in placed):
+            namespace[f"e{extra}"] = self.defaults[name]
+            items.append(f"{name!r}: e{extra},")
+        source = "\n".join([
+            "def bind(args, kwargs):",
+            "    n = len(args)",
+            "    bound = {",
+            *(f"        {item}" for item in items),
+            "        'args': args,",
+            "        'kwargs': kwargs,",
+            "    }",
+            "    if kwargs:",
+            "        for key, value in kwargs.items():",
+            "            name = _keyword.get(key)",
+            "            if name is not None:",
+            "                bound[name] = value",
+            "    return bound",
+        ])
+        exec(compile(source, "<nova_hookspec argument plan>", "exec"), namespace)
+        bind: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] = namespace["bind"]
+        return bind

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Generator, cast
+from typing import Any, Final, Generator, Optional, Tuple, cast
 
 from nova_hookspec import _pluggy, _tracing
 from nova_hookspec._markers import hookimpl
@@ -101,47 +101,72 @@ class _Teardown:
             _tracing.record(self.timing, self.impl.plugin_name, started)
 
     def _finish(self, result: object, exc: BaseException | None) -> tuple[object, BaseException | None]:
-        gen = self.gen
-        outcome: Any = None
-        try:
-            if self.impl.opts.get("hookwrapper"):
-                outcome = _pluggy.old_style_result(result, exc)
-                gen.send(outcome)
-            elif exc is not None:
-                gen.throw(exc)
-            else:
-                gen.send(result)
-        except StopIteration as stop:
-            returned = _pluggy.outcome_of(outcome) if outcome is not None else (stop.value, None)
-            if exc is not None and is_fatal(exc) and returned[1] is not exc:
-                report_failure(
-                    self.impl.plugin_name, self.hook_name,
-                    RuntimeError("a wrapper cannot swallow a fatal exception; it goes on"),
-                    "after its yield", self.instance,
-                )
-                return None, exc
-            return returned
-        except BaseException as raised:  # noqa: BLE001 - sorted out below
-            if raised is exc:
-                return None, exc
-            if not is_plugin_failure(raised):
-                if is_fatal(raised):
-                    report_failure(self.impl.plugin_name, self.hook_name, raised,
-                                   instance=self.instance)
-                return None, raised
-            report_failure(self.impl.plugin_name, self.hook_name, raised, "after its yield",
-                           self.instance)
-            return result, exc
-        report_failure(
-            self.impl.plugin_name,
-            self.hook_name,
-            RuntimeError("wrapper yielded a second time"),
-            "after its yield",
-            self.instance,
-        )
-        with contextlib.suppress(Exception):  # already reported as failed
-            gen.close()
-        return result, exc
+        return resume(self.hook_name, self.impl.plugin_name, self.gen, result, exc,
+                      self.instance, bool(self.impl.opts.get("hookwrapper")))
+
+
+Outcome = Tuple[object, Optional[BaseException]]
+
+
+def resume(
+    hook_name: str,
+    plugin_name: str,
+    gen: Generator[Any, Any, Any],
+    result: object,
+    exc: BaseException | None,
+    instance: object = None,
+    old_style: bool = False,
+) -> Outcome:
+    """Resume a wrapper after its ``yield``; return the ``(result, exception)`` it leaves."""
+    outcome: Any = None
+    try:
+        if old_style:
+            outcome = _pluggy.old_style_result(result, exc)
+            gen.send(outcome)
+        elif exc is not None:
+            gen.throw(exc)
+        else:
+            gen.send(result)
+    except StopIteration as stop:
+        returned = _pluggy.outcome_of(outcome) if outcome is not None else (stop.value, None)
+        if exc is not None and is_fatal(exc) and returned[1] is not exc:
+            report_failure(
+                plugin_name, hook_name,
+                RuntimeError("a wrapper cannot swallow a fatal exception; it goes on"),
+                "after its yield", instance,
+            )
+            return None, exc
+        return returned
+    except BaseException as raised:  # noqa: BLE001 - sorted out by wrapper_raised
+        return wrapper_raised(hook_name, plugin_name, raised, result, exc, instance)
+    return wrapper_yielded_twice(hook_name, plugin_name, gen, result, exc, instance)
+
+
+def wrapper_raised(
+    hook_name: str, plugin_name: str, raised: BaseException, result: object,
+    exc: BaseException | None, instance: object = None,
+) -> Outcome:
+    """A wrapper raised after its ``yield``: re-raising what it was given is no failure."""
+    if raised is exc:
+        return None, exc
+    if not is_plugin_failure(raised):
+        if is_fatal(raised):
+            report_failure(plugin_name, hook_name, raised, instance=instance)
+        return None, raised
+    report_failure(plugin_name, hook_name, raised, "after its yield", instance)
+    return result, exc
+
+
+def wrapper_yielded_twice(
+    hook_name: str, plugin_name: str, gen: Generator[Any, Any, Any], result: object,
+    exc: BaseException | None, instance: object = None,
+) -> Outcome:
+    """A wrapper yielded a second time: a failure; the outcome is as without it."""
+    report_failure(plugin_name, hook_name, RuntimeError("wrapper yielded a second time"),
+                   "after its yield", instance)
+    with contextlib.suppress(Exception):  # already reported as failed
+        gen.close()
+    return result, exc
 
 
 def _start_wrapper(

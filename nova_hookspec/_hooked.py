@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 
 from nova_hookspec import _manager
 from nova_hookspec._binding import ArgumentPlan
-from nova_hookspec._dispatch import PhasePlan, run_observers
+from nova_hookspec._dispatch import (
+    Dispatch,
+    PhasePlan,
+    run_legacy_observers,
+    run_observers,
+    run_wrapped_call,
+)
 from nova_hookspec._executor import HOOKED
 from nova_hookspec._points import HookPoint
 
@@ -57,46 +63,86 @@ class HookedFunction:
         dispatch = pm.dispatch(self.point)
         if dispatch is None:
             return self.function(*args, **kwargs)
-        # Unmonitored, observer phases of plain impls skip pluggy's per-call machinery.
-        fast = not pm.monitored
+        if not dispatch.fast:  # every phase through the executor, under the monitoring
+            return self._call_monitored(pm, dispatch, args, kwargs)
+        return self.run_fast(dispatch, args, kwargs)
+
+    def run_fast(self, dispatch: Dispatch, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One hooked call by the dispatch plan's fast loops (no monitoring)."""
+        # The hook's keyword arguments are bound only if a typed plugin needs them.
         hook_kwargs: dict[str, Any] | None = None
-        if dispatch.pre is not None:
-            hook_kwargs = self._observe(pm, dispatch.pre, fast, hook_kwargs, args, kwargs)
-        if dispatch.call is not None:
-            hook_kwargs = hook_kwargs or self._bind(args, kwargs)
-            result = pm.run_phase(dispatch.call, hook_kwargs)
+        pre, call, post = dispatch.pre, dispatch.call, dispatch.post
+        if pre is not None:
+            if pre.compiled is not None:
+                hook_kwargs = self.plan.bind(args, kwargs)
+                hook_kwargs[HOOKED] = self
+                pre.compiled(hook_kwargs)
+            elif pre.legacy is not None:
+                pre.legacy(args, kwargs, self.function if self.pass_function else None, None,
+                           self.plan)
+            else:
+                if pre.typed:
+                    hook_kwargs = self._bind(args, kwargs)
+                self._observe_fast(pre, hook_kwargs, args, kwargs)
+        if call is not None:
+            if hook_kwargs is None:
+                hook_kwargs = self._bind(args, kwargs)
+            if call.steps is not None:
+                result = run_wrapped_call(call, hook_kwargs, self.function, args, kwargs)
+            else:
+                result = _manager.get_plugin_manager().run_phase(call, hook_kwargs)
         else:
             result = self.function(*args, **kwargs)
-        if dispatch.post is not None:
-            self._observe(pm, dispatch.post, fast, hook_kwargs, args, kwargs, result)
+        if post is not None:
+            if post.typed:
+                if hook_kwargs is None:
+                    hook_kwargs = self._bind(args, kwargs)
+                hook_kwargs["result"] = result
+            if post.compiled is not None:
+                post.compiled(hook_kwargs)  # type: ignore[arg-type]
+            elif post.legacy is not None:
+                post.legacy(args, kwargs, self.function if self.pass_function else None, result,
+                            self.plan)
+            else:
+                self._observe_fast(post, hook_kwargs, args, kwargs, result)
         return result
 
-    def _observe(
+    def _observe_fast(
         self,
-        pm: _manager.NovaPluginManager,
         plan: PhasePlan,
-        fast: bool,
         hook_kwargs: dict[str, Any] | None,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         result: Any = None,
-    ) -> dict[str, Any] | None:
-        """Run a pre or post phase; return the hook keyword arguments if they were bound.
-
-        They are bound only when something needs them: a typed implementation,
-        a wrapper, or pluggy's executor (monitoring).
-        """
-        if plan.typed or not fast:
-            hook_kwargs = hook_kwargs or self._bind(args, kwargs)
-            if plan.phase == "post":
-                hook_kwargs["result"] = result
-        if fast and plan.steps is not None:
-            legacy_function = self.function if self.pass_function else None
-            run_observers(plan, hook_kwargs, args, kwargs, legacy_function, result, self.plan)
+    ) -> None:
+        """An observer phase by the fast loop its plan chose, else by the executor."""
+        loop = plan.loop
+        if loop == "legacy":
+            run_legacy_observers(plan, args, kwargs, self.function if self.pass_function else None,
+                                 result, self.plan)
+        elif loop is not None:
+            run_observers(plan, hook_kwargs, args, kwargs,
+                          self.function if self.pass_function else None, result, self.plan)
         else:
-            assert hook_kwargs is not None  # plan.typed holds whenever steps is None
-            pm.run_phase(plan, hook_kwargs)
-        return hook_kwargs
+            assert hook_kwargs is not None  # plan.typed holds whenever the loop is None
+            _manager.get_plugin_manager().run_phase(plan, hook_kwargs)
+
+    def _call_monitored(
+        self, pm: _manager.NovaPluginManager, dispatch: Dispatch, args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """Every phase through the hook executor (so through pluggy's monitoring)."""
+        hook_kwargs = self._bind(args, kwargs)
+        if dispatch.pre is not None:
+            pm.run_phase(dispatch.pre, hook_kwargs)
+        if dispatch.call is not None:
+            result = pm.run_phase(dispatch.call, hook_kwargs)
+        else:
+            result = self.function(*args, **kwargs)
+        if dispatch.post is not None:
+            hook_kwargs["result"] = result
+            pm.run_phase(dispatch.post, hook_kwargs)
+        return result
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         hook_kwargs = self.plan.bind(args, kwargs)
@@ -126,16 +172,22 @@ def add_hook(name: str, pass_function: bool = False) -> Callable[[_F], _F]:
         with contextlib.suppress(AttributeError, TypeError):
             function.__hook_name__ = name  # type: ignore[attr-defined]
         hooked = HookedFunction(point, function, pass_function)
-        call = hooked.call
+        call, run_fast = hooked.call, hooked.run_fast
         point_name = point.name
-        state = _manager.STATE
+        plans = _manager.DISPATCH
 
         @functools.wraps(function)
         def hooked_call(*args: Any, **kwargs: Any) -> Any:
-            # The no-plugin path, inline: a plain call after two lookups.
-            pm = state.current
-            if pm is not None and pm._dispatch.get(point_name, pm) is None:
+            # Inline: the no-plugin path is a plain call after two lookups; a
+            # planned point goes straight to the fast loops.
+            try:
+                dispatch = plans[point_name]
+            except KeyError:  # not planned yet (or no manager yet)
+                return call(args, kwargs)
+            if dispatch is None:
                 return function(*args, **kwargs)
+            if dispatch.fast:
+                return run_fast(dispatch, args, kwargs)
             return call(args, kwargs)
 
         hooked_call.__hook_name__ = name  # type: ignore[attr-defined]

@@ -306,12 +306,25 @@ class NovaPluginManager(pluggy.PluginManager):
         """Whether hook-call monitoring (tracing) wraps the hook executor."""
         return _pluggy.executor(self) is not self._executor
 
+    def add_hookcall_monitoring(self, before: Any, after: Any) -> Any:
+        """As pluggy's; hooked calls then go through the monitored executor."""
+        undo = super().add_hookcall_monitoring(before, after)
+        self._changed()
+
+        def undo_and_forget() -> None:
+            undo()
+            self._changed()
+
+        return undo_and_forget
+
     def run_phase(self, plan: PhasePlan, hook_kwargs: dict[str, Any]) -> Any:
         """Run one phase through the hook executor (and any monitoring of it)."""
         return _pluggy.run(self, plan.hook_name, plan.impls, hook_kwargs, plan.firstresult)
 
     def _changed(self) -> None:
         self._dispatch.clear()
+        if STATE.current is self:
+            DISPATCH.clear()
 
     # ------------------------------------------------------------ dispatch
 
@@ -332,22 +345,39 @@ class NovaPluginManager(pluggy.PluginManager):
                 plugins = [i for i in impls if not is_core_impl(i)]
                 plans.append(PhasePlan(hook_name, phase, impls) if plugins else None)
             pre, call, post = plans
-            dispatch = Dispatch(pre, call, post) if any(plans) else None
+            dispatch = Dispatch(pre, call, post, not self.monitored) if any(plans) else None
             self._dispatch[point.name] = dispatch
+            if STATE.current is self:
+                DISPATCH[point.name] = dispatch
         return dispatch
 
 
 class _ProcessState:
     """The process-wide manager, and the one being built by discovery."""
 
-    __slots__ = ("building", "current")
+    __slots__ = ("_current", "building")
 
     def __init__(self) -> None:
-        self.current: NovaPluginManager | None = None
+        self._current: NovaPluginManager | None = None
         self.building: NovaPluginManager | None = None
 
+    @property
+    def current(self) -> NovaPluginManager | None:
+        """The process-wide manager (``None`` before the first use)."""
+        return self._current
 
-#: Read on every hooked call: ``STATE.current`` is the process-wide manager.
+    @current.setter
+    def current(self, pm: NovaPluginManager | None) -> None:
+        self._current = pm
+        DISPATCH.clear()  # the plans of the manager that is no longer current
+
+
+#: The process-wide manager's dispatch plans, by hook point name: the one dict
+#: every hooked call reads (``None``: the point has no plugin; no key: not
+#: planned yet). The same object for the life of the process.
+DISPATCH: dict[str, Dispatch | None] = {}
+
+#: ``STATE.current`` is the process-wide manager.
 STATE = _ProcessState()
 _lock = threading.RLock()
 
