@@ -189,6 +189,9 @@ def bench(session: nox.Session) -> None:
             (nova_dir / name).write_bytes(archive.read(name))
     (nova_dir / "nova" / "__init__.py").write_text("")
     session.run("python", "benchmarks/run.py", "--nova-hooks", str(nova_dir), *session.posargs)
+    # Instructions per call (callgrind), side by side with the same hand-written loops.
+    session.run("python", "benchmarks/instructions.py", "--nova-hooks", str(nova_dir),
+                external=False)
 
 
 @nox.session

@@ -24,7 +24,7 @@ autodoc_typehints = "description"
 autodoc_typehints_format = "short"
 python_use_unqualified_type_names = True
 autodoc_type_aliases = {
-    name: f"nova_hookspec.hookspecs.{name}"
+    name: name
     for name in ("ComputeAPI", "ComputeManager", "NetworkAPI", "RequestContext", "Instance",
                  "Flavor", "NovaObject")
 }
@@ -34,5 +34,6 @@ myst_heading_anchors = 3
 html_theme = "furo"
 html_title = f"nova_hookspec {__version__}"
 html_static_path = ["_static"]
+html_css_files = ["wide.css"]
 html_theme_options = {"source_repository": REPOSITORY, "source_branch": "main",
                       "source_directory": "docs/"}

@@ -62,7 +62,7 @@ CREATE_INSTANCE: Final = _args(
     _CONTEXT,
     (
         "flavor",
-        "The flavor (``nova.objects.Flavor``). Nova <= 23 called this argument "
+        "The flavor (``nova.objects.Flavor``). Nova 21 called this argument "
         "``instance_type``; it arrives here as ``flavor`` on every release.",
     ),
     ("image_href", "The image UUID or href, or ``None`` to boot from volume."),
@@ -72,7 +72,7 @@ CREATE_INSTANCE: Final = _args(
     ("max_count", "The maximum number of instances to build."),
     ("display_name", "The requested server name."),
     ("display_description", "The requested server description."),
-    ("hostname", "The requested hostname (Nova >= 31; ``None`` before)."),
+    ("hostname", "The requested hostname (passed from Nova 25 on; ``None`` on 21)."),
     ("key_name", "The name of the key pair to inject."),
     ("key_data", "The public key of that key pair."),
     ("security_groups", "The requested security group names."),
@@ -97,8 +97,8 @@ CREATE_INSTANCE: Final = _args(
     ("legacy_bdm", "Whether ``block_device_mapping`` is in the legacy format.", True),
     (
         "shutdown_terminate",
-        "Whether a guest shutdown deletes the instance (Nova <= 21 only; "
-        "``False`` on later releases).",
+        "Whether a guest shutdown deletes the instance (passed up to Nova 33; "
+        "``False`` on 34).",
         False,
     ),
     ("check_server_group_quota", "Whether the server group quota is checked.", False),
