@@ -243,37 +243,24 @@ def run_wrapped_call(
     """A call phase of new-style wrappers around Nova's callable, without the
     executor's per-call machinery; the same rules (:mod:`_executor`)."""
     assert plan.steps is not None
+    if len(plan.steps) == 1:
+        return run_one_wrapper(plan, hook_kwargs, function, args, kwargs)
     hook_name = plan.hook_name
-    instance = hook_kwargs.get("instance")
     started: list[tuple[Any, Any]] = []
     result: Any = None
     exception: BaseException | None = None
     try:
-        for plugin_name, impl_function, getter, arity, _ in plan.steps:
-            try:
-                if arity == 2:
-                    gen = impl_function(*getter(hook_kwargs))
-                elif arity:
-                    gen = impl_function(getter(hook_kwargs))
-                else:
-                    gen = impl_function()
-                next(gen)
-            except StopIteration:
-                report_failure(plugin_name, hook_name,
-                               RuntimeError("wrapper returned without yielding"), instance=instance)
-                continue
-            except Exception as exc:
-                report_failure(plugin_name, hook_name, exc, "before its yield", instance)
-                if not is_plugin_failure(exc):
-                    raise
-                continue
-            started.append((gen, plugin_name))
+        for step in plan.steps:
+            gen = _start(step, hook_name, hook_kwargs)
+            if gen is not None:
+                started.append((gen, step[0]))
         result = function(*args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - handed to the wrappers
         exception = exc
     for gen, plugin_name in reversed(started):
         if exception is not None:
-            result, exception = resume(hook_name, plugin_name, gen, result, exception, instance)
+            result, exception = resume(hook_name, plugin_name, gen, result, exception,
+                                       hook_kwargs.get("instance"))
             continue
         try:  # the common case, inline: the wrapper takes the result and returns
             gen.send(result)
@@ -282,10 +269,85 @@ def run_wrapped_call(
             continue
         except BaseException as raised:  # noqa: BLE001 - sorted out by wrapper_raised
             result, exception = wrapper_raised(hook_name, plugin_name, raised, result, None,
-                                               instance)
+                                               hook_kwargs.get("instance"))
             continue
         result, exception = wrapper_yielded_twice(hook_name, plugin_name, gen, result, None,
-                                                  instance)
+                                                  hook_kwargs.get("instance"))
+    if exception is not None:
+        raise exception
+    return result
+
+
+def _start(step: tuple[str, Any, Any, int, Any], hook_name: str,
+           hook_kwargs: Mapping[str, Any]) -> Any:
+    """Run a wrapper to its ``yield``; ``None`` when it failed on the way (logged)."""
+    plugin_name, impl_function, getter, arity, _ = step
+    try:
+        if arity == 2:
+            gen = impl_function(*getter(hook_kwargs))
+        elif arity:
+            gen = impl_function(getter(hook_kwargs))
+        else:
+            gen = impl_function()
+        next(gen)
+    except StopIteration:
+        report_failure(plugin_name, hook_name, RuntimeError("wrapper returned without yielding"),
+                       instance=hook_kwargs.get("instance"))
+        return None
+    except Exception as exc:
+        report_failure(plugin_name, hook_name, exc, "before its yield",
+                       hook_kwargs.get("instance"))
+        if not is_plugin_failure(exc):
+            raise
+        return None
+    return gen
+
+
+def run_one_wrapper(
+    plan: PhasePlan,
+    hook_kwargs: Mapping[str, Any],
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """:func:`run_wrapped_call` for the common case of one wrapper, written out."""
+    assert plan.steps is not None
+    plugin_name, impl_function, getter, arity, _ = plan.steps[0]
+    try:
+        if arity == 2:
+            gen = impl_function(*getter(hook_kwargs))
+        elif arity:
+            gen = impl_function(getter(hook_kwargs))
+        else:
+            gen = impl_function()
+        next(gen)
+    except StopIteration:
+        report_failure(plugin_name, plan.hook_name,
+                       RuntimeError("wrapper returned without yielding"),
+                       instance=hook_kwargs.get("instance"))
+        return function(*args, **kwargs)
+    except Exception as exc:
+        report_failure(plugin_name, plan.hook_name, exc, "before its yield",
+                       hook_kwargs.get("instance"))
+        if not is_plugin_failure(exc):
+            raise
+        return function(*args, **kwargs)
+    try:
+        result = function(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - handed to the wrapper
+        result, exception = resume(plan.hook_name, plugin_name, gen, None, exc,
+                                   hook_kwargs.get("instance"))
+    else:
+        try:
+            gen.send(result)
+        except StopIteration as stop:
+            return stop.value
+        except BaseException as raised:  # noqa: BLE001 - sorted out by wrapper_raised
+            result, exception = wrapper_raised(plan.hook_name, plugin_name, raised, result, None,
+                                               hook_kwargs.get("instance"))
+        else:
+            result, exception = wrapper_yielded_twice(plan.hook_name, plugin_name, gen, result,
+                                                      None, hook_kwargs.get("instance"))
     if exception is not None:
         raise exception
     return result

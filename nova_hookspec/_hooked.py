@@ -28,6 +28,7 @@ from nova_hookspec._dispatch import (
     PhasePlan,
     run_legacy_observers,
     run_observers,
+    run_one_wrapper,
     run_wrapped_call,
 )
 from nova_hookspec._executor import HOOKED
@@ -86,9 +87,13 @@ class HookedFunction:
                 self._observe_fast(pre, hook_kwargs, args, kwargs)
         if call is not None:
             if hook_kwargs is None:
-                hook_kwargs = self._bind(args, kwargs)
+                hook_kwargs = self.plan.bind(args, kwargs)
+                hook_kwargs[HOOKED] = self
             if call.steps is not None:
-                result = run_wrapped_call(call, hook_kwargs, self.function, args, kwargs)
+                if len(call.steps) == 1:
+                    result = run_one_wrapper(call, hook_kwargs, self.function, args, kwargs)
+                else:
+                    result = run_wrapped_call(call, hook_kwargs, self.function, args, kwargs)
             else:
                 result = _manager.get_plugin_manager().run_phase(call, hook_kwargs)
         else:

@@ -63,6 +63,7 @@ class NovaPluginManager(pluggy.PluginManager):
         self.controls = _controls.Controls()
         self._counter = itertools.count()
         self._bulk = 0
+        self._pending: dict[Any, list[Any]] = {}
         #: Where each entry-point plugin came from, by registered name.
         self.plugin_infos: dict[str, _discovery.PluginInfo] = {}
         #: What the last entry-point discovery did (``None`` before one ran).
@@ -129,7 +130,10 @@ class NovaPluginManager(pluggy.PluginManager):
             for _attr, hook_name, function, opts in found:
                 hook = _pluggy.hook_caller(self, hook_name)
                 impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
-                _pluggy.set_impls(hook, [*hook.get_hookimpls(), impl])
+                if self._bulk:  # stored, and ordered, once when the bulk ends
+                    self._pending.setdefault(hook, []).append(impl)
+                else:
+                    _pluggy.set_impls(hook, [*hook.get_hookimpls(), impl])
                 hooks.append(hook)
             _pluggy.track(self, plugin, hooks)
             self._reorder(hooks)
@@ -272,7 +276,10 @@ class NovaPluginManager(pluggy.PluginManager):
             finally:
                 self._bulk -= 1
                 if not self._bulk:
-                    self._reorder(_pluggy.hook_callers(self))
+                    pending, self._pending = self._pending, {}
+                    for hook, impls in pending.items():
+                        _pluggy.set_impls(hook, [*hook.get_hookimpls(), *impls])
+                    self._reorder(pending)
 
     def _reorder(self, hooks: Any) -> None:
         if not self._bulk:

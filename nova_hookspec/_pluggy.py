@@ -46,8 +46,10 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(numbers)
 
 
-#: The installed pluggy release, as a tuple of numbers.
-VERSION: Final = _version(str(pluggy.__version__))
+def version() -> tuple[int, ...]:
+    """The installed pluggy release, as a tuple of numbers (read when asked:
+    pluggy >= 1.7 reads it from its metadata, which costs an import)."""
+    return _version(str(pluggy.__version__))
 
 #: Our executor: ``(hook_name, impls, caller_kwargs, firstresult) -> result``.
 Executor = Callable[[str, Sequence[Any], Mapping[str, object], bool], object]
@@ -92,7 +94,9 @@ _ResultClass: Final[Any] = _locate("pluggy:Result", "pluggy._result:_Result", "p
 #: Up to pluggy 1.0 a hook caller keeps wrappers and the rest in two lists.
 _SPLIT_LISTS: Final = not hasattr(HookCaller("probe", None), "_hookimpls")
 #: pluggy 0.13's executor gets the hook caller, not its name and firstresult.
-_EXEC_TAKES_HOOK: Final = VERSION < (1, 0)
+_EXEC_TAKES_HOOK: Final = len(inspect.signature(pluggy.PluginManager._hookexec).parameters) == 4
+#: pluggy >= 1.1's result object takes the exception; earlier ones an exc_info triple.
+_RESULT_TAKES_EXCEPTION: Final = "exception" in inspect.signature(_ResultClass).parameters
 
 
 def new_impl(plugin: object, plugin_name: str, function: Any, opts: dict[str, Any]) -> Any:
@@ -184,7 +188,7 @@ def run(
 
 def old_style_result(result: object, exc: BaseException | None) -> Any:
     """The result object an old-style ``hookwrapper`` receives from its ``yield``."""
-    if VERSION >= (1, 1):
+    if _RESULT_TAKES_EXCEPTION:
         return _ResultClass(result, exc)
     excinfo = (type(exc), exc, exc.__traceback__) if exc is not None else None
     return _ResultClass(result, excinfo)
@@ -192,7 +196,7 @@ def old_style_result(result: object, exc: BaseException | None) -> Any:
 
 def outcome_of(result_obj: Any) -> tuple[object, BaseException | None]:
     """``(result, exception)`` of an old-style wrapper's result object after it ran."""
-    if VERSION >= (1, 1):
+    if _RESULT_TAKES_EXCEPTION:
         exc = result_obj.exception
     else:
         excinfo = result_obj._excinfo
@@ -209,7 +213,7 @@ def problems() -> list[str]:
     for attr in ("_name2plugin", "_inner_hookexec", "hook", "_hookexec", "add_hookcall_monitoring"):
         if not hasattr(pm, attr):
             found.append(f"PluginManager has no {attr}")
-    if VERSION < (1, 1) and not isinstance(getattr(pm, "_plugin2hookcallers", None), dict):
+    if _SPLIT_LISTS and not isinstance(getattr(pm, "_plugin2hookcallers", None), dict):
         found.append("PluginManager has no _plugin2hookcallers table")
     hook = HookCaller("probe", pm._hookexec)
     lists = ("_nonwrappers", "_wrappers") if _SPLIT_LISTS else ("_hookimpls",)
@@ -241,7 +245,6 @@ def problems() -> list[str]:
 
 __all__ = [
     "RELIED_ON",
-    "VERSION",
     "HookCallError",
     "HookCaller",
     "HookImpl",

@@ -9,7 +9,7 @@ from nova_hookspec import _pluggy, hookimpl
 
 
 def test_installed_pluggy_provides_everything_listed() -> None:
-    assert _pluggy.VERSION >= (0, 13, 1)
+    assert _pluggy.version() >= (0, 13, 1)
     assert _pluggy.problems() == [], pluggy.__version__
 
 
