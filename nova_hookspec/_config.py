@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,12 @@ def _cfg() -> Any:
     except ImportError:
         return None
     return cfg
+
+
+def _cfg_if_imported() -> Any:
+    """oslo.config's ``cfg`` if something imported it already (a service that
+    parsed its configuration did): reading costs no import otherwise."""
+    return sys.modules.get("oslo_config.cfg")
 
 
 def oslo_options() -> list[Any]:
@@ -112,10 +119,10 @@ def use_files(files: Sequence[str], directories: Sequence[str] = ()) -> None:
 def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
     """Each control set in the ``[nova_hookspec]`` group: ``{name: (value, source)}``.
 
-    Empty when oslo.config is not installed or the configuration was not
+    Empty when oslo.config is not imported or the configuration was not
     parsed. Only options the files set are returned (defaults are not).
     """
-    cfg = _cfg()
+    cfg = _cfg() if _given or conf is not None else _cfg_if_imported()
     if cfg is None:
         return {}
     if conf is None:

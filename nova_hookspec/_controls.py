@@ -159,6 +159,8 @@ class Controls:
 
 def warn_unmatched(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]:
     """Warn once about each name in the controls that matches no installed plugin."""
+    if not any(controls.named().values()):
+        return []
     infos = list(infos)
     every_key = set().union(*(plugin_keys(i) for i in infos)) if infos else set()
     candidates = sorted({i.distribution for i in infos if i.distribution} | {i.value for i in infos})

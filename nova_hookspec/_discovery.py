@@ -196,6 +196,7 @@ class Discovery:
         with self.pm.bulk():
             for info, ep in items:
                 self.load(info, ep)
+        self.report.registered.sort(key=lambda i: i.position)
         log.info("nova_hookspec loaded %d legacy class(es) for hook point %r",
                  len(items), point_name)
 
@@ -227,7 +228,6 @@ class Discovery:
             self.problem(info, fault.what, fault.exc)
             return
         self.report.registered.append(info)
-        self.report.registered.sort(key=lambda i: i.position)
 
 
 def _safe(exc: BaseException) -> BaseException | None:

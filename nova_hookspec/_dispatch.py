@@ -34,6 +34,10 @@ def arguments_getter(impl: Any) -> tuple[Any, int]:
     return operator.itemgetter(*names), (1 if len(names) == 1 else 2)
 
 
+#: Up to how many implementations an observer phase is written out as code.
+WRITTEN_OUT_LIMIT = 32
+
+
 class PhasePlan:
     """One phase of a hook point as it stands between two registry changes.
 
@@ -85,10 +89,13 @@ class PhasePlan:
             self.loop = "wrappers"
         else:
             self.loop = kinds.pop() if len(kinds) == 1 else "mixed"
-        if self.loop == "typed":
-            self.compiled = compile_typed_observers(self)
-        elif self.loop == "legacy":
-            self.legacy = compile_legacy_observers(self)
+        # Written out for the usual handful of plugins; past that, compiling would
+        # cost more than the loop saves (and the loop's share is small).
+        if len(steps) <= WRITTEN_OUT_LIMIT:
+            if self.loop == "typed":
+                self.compiled = compile_typed_observers(self)
+            elif self.loop == "legacy":
+                self.legacy = compile_legacy_observers(self)
 
 
 def _report(plugin_name: str, hook_name: str, exc: Exception, values: Mapping[str, Any] | None,
@@ -102,9 +109,18 @@ def _report(plugin_name: str, hook_name: str, exc: Exception, values: Mapping[st
 
 
 def run_typed_observers(plan: PhasePlan, hook_kwargs: Mapping[str, Any]) -> None:
-    """The observer loop for typed implementations only."""
-    assert plan.compiled is not None
-    plan.compiled(hook_kwargs)
+    """The observer loop for typed implementations only (when not written out)."""
+    assert plan.steps is not None
+    for plugin_name, function, getter, arity, _ in plan.steps:
+        try:
+            if arity == 2:
+                function(*getter(hook_kwargs))
+            elif arity:
+                function(getter(hook_kwargs))
+            else:
+                function()
+        except Exception as exc:  # noqa: BLE001 - _report re-raises what is no plugin failure
+            _report(plugin_name, plan.hook_name, exc, hook_kwargs, None, (), {})
 
 
 def compile_typed_observers(plan: PhasePlan) -> Callable[[Mapping[str, Any]], None]:

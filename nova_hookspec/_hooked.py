@@ -29,6 +29,7 @@ from nova_hookspec._dispatch import (
     run_legacy_observers,
     run_observers,
     run_one_wrapper,
+    run_typed_observers,
     run_wrapped_call,
 )
 from nova_hookspec._executor import HOOKED
@@ -78,6 +79,9 @@ class HookedFunction:
                 hook_kwargs = self.plan.bind(args, kwargs)
                 hook_kwargs[HOOKED] = self
                 pre.compiled(hook_kwargs)
+            elif pre.loop == "typed":
+                hook_kwargs = self._bind(args, kwargs)
+                run_typed_observers(pre, hook_kwargs)
             elif pre.legacy is not None:
                 pre.legacy(args, kwargs, self.function if self.pass_function else None, None,
                            self.plan)
@@ -105,6 +109,8 @@ class HookedFunction:
                 hook_kwargs["result"] = result
             if post.compiled is not None:
                 post.compiled(hook_kwargs)  # type: ignore[arg-type]
+            elif post.loop == "typed":
+                run_typed_observers(post, hook_kwargs)  # type: ignore[arg-type]
             elif post.legacy is not None:
                 post.legacy(args, kwargs, self.function if self.pass_function else None, result,
                             self.plan)

@@ -56,6 +56,7 @@ class NovaPluginManager(pluggy.PluginManager):
         self._cores: dict[str, _executor.CallCore] = {}
         self._seq: dict[str, int] = {}
         self._placement: dict[str, dict[str, str]] = {}
+        self._origins: dict[str, _ordering.Origin] = {}
         self._discoverer: _discovery.Discovery | None = None
         self._rules: dict[str, dict[int, str]] = {}
         self._conflicts_reported: set[tuple[str, tuple[str, ...]]] = set()
@@ -151,7 +152,9 @@ class NovaPluginManager(pluggy.PluginManager):
         found = []
         attr = "(its attribute names)"
         try:
-            for attr in dir(plugin):
+            # An adapter of nova_hookspec's own knows its hooks; others are searched.
+            names = sorted(plugin.hook_names) if isinstance(plugin, LegacyHook) else dir(plugin)
+            for attr in names:
                 opts = self.parse_hookimpl_opts(plugin, attr)
                 if opts is None:
                     continue
@@ -188,6 +191,7 @@ class NovaPluginManager(pluggy.PluginManager):
             self.plugin_infos.pop(name, None)
             self._seq.pop(name, None)
             self._placement.pop(name, None)
+            self._origins.pop(name, None)
             self._changed()
         return plugin
 
@@ -219,6 +223,7 @@ class NovaPluginManager(pluggy.PluginManager):
             except BaseException:
                 self.plugin_infos.pop(info.name, None)
                 self._placement.pop(info.name, None)
+                self._origins.pop(info.name, None)
                 raise
 
     def check_typed_plugin(self, plugin: object) -> None:
@@ -251,16 +256,24 @@ class NovaPluginManager(pluggy.PluginManager):
                 self._discoverer.load_all()
 
     def origin(self, plugin_name: str) -> _ordering.Origin:
-        """Where ``plugin_name``'s place in the run order comes from."""
+        """Where ``plugin_name``'s place in the run order comes from (kept per plugin)."""
+        known = self._origins.get(plugin_name)
+        if known is not None:
+            return known
         info = self.plugin_infos.get(plugin_name)
-        keys = _controls.plugin_keys(info) if info else frozenset(
-            {plugin_name, _controls.name_key(plugin_name)})
-        return _ordering.Origin(
+        made = self._origins[plugin_name] = _ordering.Origin(
             info.position if info else None,
             self._seq.get(plugin_name, 0),
             self._placement.get(plugin_name, {}),
-            keys,
         )
+        return made
+
+    def keys(self, plugin_name: str) -> frozenset[str]:
+        """Every name an operator or another plugin may use for ``plugin_name``."""
+        info = self.plugin_infos.get(plugin_name)
+        if info is not None:
+            return _controls.plugin_keys(info)
+        return frozenset({plugin_name, _controls.name_key(plugin_name)})
 
     def rule(self, hook_name: str, impl: Any) -> str:
         """The rule that put ``impl`` where it is in ``hook_name``'s order."""
@@ -287,7 +300,8 @@ class NovaPluginManager(pluggy.PluginManager):
                 located = _points.hook_phase(hook.name)
                 point = located[0].name if located else hook.name
                 placed, conflicts = _ordering.run_order(
-                    hook.get_hookimpls(), self.origin, point, self.controls.order_chains(point))
+                    hook.get_hookimpls(), self.origin, point, self.controls.order_chains(point),
+                    self.keys)
                 _pluggy.set_impls(hook, [p.impl for p in reversed(placed)])
                 self._rules[hook.name] = {id(p.impl): p.rule for p in placed}
                 for conflict in conflicts:

@@ -58,13 +58,11 @@ class Origin(NamedTuple):
     :param seq: when it was registered (a counter per manager).
     :param placement: the operator's tryfirst/trylast for it, by hook point
         name (``*``: every point); it wins over the plugin's own marks.
-    :param keys: every name an operator or another plugin may use for it.
     """
 
     position: int | None
     seq: int
     placement: Mapping[str, str]
-    keys: frozenset[str]
 
 
 class Placed(NamedTuple):
@@ -174,11 +172,14 @@ def run_order(
     origin_of: Callable[[str], Origin],
     point: str,
     operator_chains: Mapping[str, Sequence[Sequence[str]]] | None = None,
+    keys_of: Callable[[str], frozenset[str]] = lambda name: frozenset({name}),
 ) -> tuple[list[Placed], list[Conflict]]:
     """``impls`` of hook point ``point`` in the order they start running.
 
     :param operator_chains: the operator's order, ``{OPERATOR_POINT: [...],
         OPERATOR_ALL: [...]}``, each a list of chains of plugin names.
+    :param keys_of: every name an operator or another plugin may use for a
+        plugin (asked only when something names plugins).
     :returns: the implementations with their rules, and the dropped constraints.
     """
     origins = {impl.plugin_name: origin_of(impl.plugin_name) for impl in impls}
@@ -189,7 +190,7 @@ def run_order(
         [i for i in base if _pluggy.is_wrapper(i)],
         [i for i in base if not _pluggy.is_wrapper(i)],
     ):
-        ordered, rules, dropped = _constrain(group, origins, point, operator_chains or {})
+        ordered, rules, dropped = _constrain(group, keys_of, operator_chains or {})
         placed.extend(Placed(impl, rules.get(id(impl)) or _base_rule(
             impl, origins[impl.plugin_name], point)) for impl in ordered)
         conflicts.extend(dropped)
@@ -198,22 +199,23 @@ def run_order(
 
 def _constrain(
     group: list[Any],
-    origins: Mapping[str, Origin],
-    point: str,
+    keys_of: Callable[[str], frozenset[str]],
     operator_chains: Mapping[str, Sequence[Sequence[str]]],
 ) -> tuple[list[Any], dict[int, str], list[Conflict]]:
-    by_key: dict[str, list[int]] = {}
-    for index, impl in enumerate(group):
-        for key in origins[impl.plugin_name].keys:
-            by_key.setdefault(key, []).append(index)
-    graph = _Graph(len(group))
-    rules: dict[int, str] = {}
-    dropped: list[Conflict] = []
     sources: list[tuple[str, list[tuple[str, str]]]] = [
         (OPERATOR_POINT, _chains_to_edges(operator_chains.get(OPERATOR_POINT, ()))),
         (OPERATOR_ALL, _chains_to_edges(operator_chains.get(OPERATOR_ALL, ()))),
         (DECLARED, _declared_edges(group)),
     ]
+    if not any(edges for _, edges in sources):  # nothing named: the base order
+        return list(group), {}, []
+    by_key: dict[str, list[int]] = {}
+    for index, impl in enumerate(group):
+        for key in keys_of(impl.plugin_name):
+            by_key.setdefault(key, []).append(index)
+    graph = _Graph(len(group))
+    rules: dict[int, str] = {}
+    dropped: list[Conflict] = []
     for source, edges in sources:
         for first, then in edges:
             for a in by_key.get(name_key(first), ()):
