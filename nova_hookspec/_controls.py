@@ -116,6 +116,8 @@ class Controls:
         """Why a plugin may not load (``None``: it may)."""
         if not self.autoload:
             return f"entry points are not loaded ({self.sources.get('autoload', AUTOLOAD_ENV)})"
+        if not self.disable and self.allow is None:
+            return None
         keys = plugin_keys(info)
         if keys & {name_key(n) for n in self.disable}:
             return f"disabled ({self.sources.get('disable', DISABLE_ENV)})"
@@ -125,6 +127,8 @@ class Controls:
 
     def placement(self, info: PluginInfo) -> dict[str, str]:
         """Where the operator puts this plugin: hook point (``*`` for all) -> tryfirst/trylast."""
+        if not self.tryfirst and not self.trylast:
+            return {}
         keys = plugin_keys(info)
         marks: dict[str, set[str]] = {}
         for mark, items in (("tryfirst", self.tryfirst), ("trylast", self.trylast)):

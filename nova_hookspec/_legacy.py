@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nova_hookspec import _points
-from nova_hookspec._markers import hookimpl
+from nova_hookspec._markers import IMPL_DEFAULTS, hookimpl
 
 if TYPE_CHECKING:
     from nova_hookspec._hooked import HookedFunction
@@ -42,6 +42,8 @@ class LegacyHook:
         self.tryfirst = tryfirst
         self.trylast = trylast
         mark = hookimpl(tryfirst=tryfirst, trylast=trylast)
+        #: The hookimpl options of both its implementations.
+        self.opts = {**IMPL_DEFAULTS, "tryfirst": tryfirst, "trylast": trylast}
         if callable(pre):
             setattr(self, point.hook_name("pre"), mark(_pre_caller(pre)))
             self.methods["pre"] = pre

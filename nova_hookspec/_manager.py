@@ -57,6 +57,8 @@ class NovaPluginManager(pluggy.PluginManager):
         self._seq: dict[str, int] = {}
         self._placement: dict[str, dict[str, str]] = {}
         self._origins: dict[str, _ordering.Origin] = {}
+        #: id() -> name of every registered plugin (which stays alive while registered).
+        self._names_by_id: dict[int, str] = {}
         self._discoverer: _discovery.Discovery | None = None
         self._rules: dict[str, dict[int, str]] = {}
         self._conflicts_reported: set[tuple[str, tuple[str, ...]]] = set()
@@ -123,9 +125,10 @@ class NovaPluginManager(pluggy.PluginManager):
                 if table[plugin_name] is None:
                     return None  # blocked, as in pluggy
                 raise ValueError(f"plugin name already registered: {plugin_name!r}")
-            if any(other is plugin for other in table.values()):
+            if id(plugin) in self._names_by_id:
                 raise ValueError(f"plugin already registered under another name: {plugin!r}")
             table[plugin_name] = plugin
+            self._names_by_id[id(plugin)] = plugin_name
             self._seq[plugin_name] = next(self._counter)
             hooks = []
             for _attr, hook_name, function, opts in found:
@@ -187,6 +190,7 @@ class NovaPluginManager(pluggy.PluginManager):
             table = _pluggy.registered(self)
             if table.get(name) is not None:
                 del table[name]
+            self._names_by_id.pop(id(plugin), None)
             _pluggy.track(self, plugin, None)
             self.plugin_infos.pop(name, None)
             self._seq.pop(name, None)
@@ -203,8 +207,8 @@ class NovaPluginManager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         """The options of a hookimpl (nova_hookspec's marker or pluggy's), or ``None``."""
-        if isinstance(plugin, LegacyHook) and name not in plugin.hook_names:
-            return None
+        if isinstance(plugin, LegacyHook):  # an adapter of ours: its marks are known
+            return plugin.opts if name in plugin.hook_names else None
         return _markers.impl_opts(plugin, name)
 
     # ------------------------------------------------------------ order
