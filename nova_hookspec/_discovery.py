@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from nova_hookspec import _compat, _controls, _legacy, _points
+from nova_hookspec import _compat, _controls, _legacy, _points, _validation
 from nova_hookspec._markers import LEGACY_GROUP, TYPED_GROUP
 from nova_hookspec._policy import describe_exception
 
@@ -214,7 +214,8 @@ class Discovery:
                 plugin = _guarded("could not be set up", lambda: _legacy.LegacyHook.from_entry_point(
                     info.hook, loaded))
             else:
-                _guarded("is no typed plugin", lambda: self.pm.check_typed_plugin(loaded))
+                _guarded("is no typed plugin", lambda: _validation.check_typed_plugin(
+                    loaded, self.pm.parse_hookimpl_opts))
                 known = self.pm.get_name(loaded)
                 if known is not None:  # one module named by two distributions, say
                     self.report.duplicates.append((info, known))

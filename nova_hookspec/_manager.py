@@ -33,7 +33,6 @@ from nova_hookspec._dispatch import Dispatch, PhasePlan
 from nova_hookspec._errors import PluginValidationError
 from nova_hookspec._legacy import LegacyHook
 from nova_hookspec._markers import PROJECT_NAME
-from nova_hookspec._policy import describe_exception
 
 log = logging.getLogger("nova_hookspec")
 
@@ -110,7 +109,7 @@ class NovaPluginManager(pluggy.PluginManager):
         if plugin is None:
             return None
         plugin_name = name or self.get_canonical_name(plugin)
-        found = self._hookimpls_of(plugin_name, plugin)
+        found = _validation.hookimpls_of(plugin_name, plugin, self.parse_hookimpl_opts)
         if not isinstance(plugin, (LegacyHook, _executor.CallCore)):
             problems = [
                 problem
@@ -142,34 +141,6 @@ class NovaPluginManager(pluggy.PluginManager):
             _pluggy.track(self, plugin, hooks)
             self._reorder(hooks)
         return plugin_name
-
-    def _hookimpls_of(
-        self, plugin_name: str, plugin: object
-    ) -> list[tuple[str, str, Any, dict[str, Any]]]:
-        """``(attribute, hook name, function, options)`` of each hookimpl of ``plugin``.
-
-        Whatever the plugin object does while it is inspected (a ``dir()`` or
-        an attribute that raises) becomes one :class:`PluginValidationError`
-        naming the plugin.
-        """
-        found = []
-        attr = "(its attribute names)"
-        try:
-            # An adapter of nova_hookspec's own knows its hooks; others are searched.
-            names = sorted(plugin.hook_names) if isinstance(plugin, LegacyHook) else dir(plugin)
-            for attr in names:
-                opts = self.parse_hookimpl_opts(plugin, attr)
-                if opts is None:
-                    continue
-                function = getattr(plugin, attr)
-                found.append((attr, opts.get("specname") or attr, function, dict(opts)))
-        except Exception as exc:
-            raise PluginValidationError(
-                plugin,
-                f"plugin {plugin_name!r} cannot be inspected: reading {attr!r} raised "
-                f"{describe_exception(exc)}",
-            ) from exc
-        return found
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         """Unregister a plugin and all of its hook implementations, as pluggy does."""
@@ -229,22 +200,6 @@ class NovaPluginManager(pluggy.PluginManager):
                 self._placement.pop(info.name, None)
                 self._origins.pop(info.name, None)
                 raise
-
-    def check_typed_plugin(self, plugin: object) -> None:
-        """Refuse an entry-point object that cannot be a typed plugin.
-
-        :raises TypeError: for an object with no hookimpl (``None``, ``42``, a
-            module that marks nothing), or a class whose methods are hookimpls
-            (the entry point must name an instance, or a module).
-        """
-        found = self._hookimpls_of(repr(plugin), plugin)
-        if isinstance(plugin, type) and found:
-            raise TypeError(
-                f"{plugin.__qualname__} is a class: name an instance of it (or a module) in "
-                "the entry point; its hookimpls are methods that need an instance"
-            )
-        if not found:
-            raise TypeError(f"{plugin!r} implements no hook (no function marked @hookimpl)")
 
     def load_point(self, point: _points.HookPoint) -> None:
         """Load the legacy classes of ``point`` if that was not done yet."""

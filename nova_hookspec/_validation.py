@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from nova_hookspec import _points
+from nova_hookspec._errors import PluginValidationError
+from nova_hookspec._legacy import LegacyHook
+from nova_hookspec._policy import describe_exception
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -99,3 +102,50 @@ def hookimpl_problems(
                 f"{where}: hook {hook_name!r} has no argument {param.name!r}"
                 f"{_suggest(param.name, allowed)}"
             )
+
+
+def hookimpls_of(
+    plugin_name: str, plugin: object, parse: Callable[[object, str], Any]
+) -> list[tuple[str, str, Any, dict[str, Any]]]:
+    """``(attribute, hook name, function, options)`` of each hookimpl of ``plugin``
+    (``parse`` finds an attribute's options).
+
+    Whatever the plugin object does while it is inspected (a ``dir()`` or an
+    attribute that raises) becomes one :class:`PluginValidationError` naming
+    the plugin.
+    """
+    found = []
+    attr = "(its attribute names)"
+    try:
+        # An adapter of nova_hookspec's own knows its hooks; others are searched.
+        names = sorted(plugin.hook_names) if isinstance(plugin, LegacyHook) else dir(plugin)
+        for attr in names:
+            opts = parse(plugin, attr)
+            if opts is None:
+                continue
+            function = getattr(plugin, attr)
+            found.append((attr, opts.get("specname") or attr, function, dict(opts)))
+    except Exception as exc:
+        raise PluginValidationError(
+            plugin,
+            f"plugin {plugin_name!r} cannot be inspected: reading {attr!r} raised "
+            f"{describe_exception(exc)}",
+        ) from exc
+    return found
+
+
+def check_typed_plugin(plugin: object, parse: Callable[[object, str], Any]) -> None:
+    """Refuse an entry-point object that cannot be a typed plugin.
+
+    :raises TypeError: for an object with no hookimpl (``None``, ``42``, a
+        module that marks nothing), or a class whose methods are hookimpls (the
+        entry point must name an instance, or a module).
+    """
+    found = hookimpls_of(repr(plugin), plugin, parse)
+    if isinstance(plugin, type) and found:
+        raise TypeError(
+            f"{plugin.__qualname__} is a class: name an instance of it (or a module) in "
+            "the entry point; its hookimpls are methods that need an instance"
+        )
+    if not found:
+        raise TypeError(f"{plugin!r} implements no hook (no function marked @hookimpl)")
