@@ -212,7 +212,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package and every example plugin."""
-    session.install(".", *(f"./{p}" for p in PLUGINS), "mypy")
+    session.install(".[testing]", *(f"./{p}" for p in PLUGINS), "mypy")
     session.run("mypy", "--strict", "nova_hookspec")
     for plugin in PLUGINS:
         package = next(Path(plugin).glob("nova_hookspec_*/__init__.py")).parent

@@ -43,7 +43,7 @@ def test_check_is_clean_and_list_names_all_four_points(env: dict[str, str]) -> N
     checked = cli(env, "check")
     assert checked.returncode == 0, checked.stdout
     assert "6 plugin(s) ok, 0 broken, 0 blocked" in checked.stdout
-    listed = json.loads(cli(env, "list", "--json").stdout)
+    listed = json.loads(cli(env, "list", "--json").stdout)["hooks"]
     legacy_build = [s for e in listed if e["hook"] == "build_and_run_instance_pre"
                     for s in e["order"]]
     assert [s["plugin"] for s in legacy_build] == [
