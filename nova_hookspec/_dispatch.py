@@ -1,11 +1,18 @@
-"""The per-point dispatch plan, and the fast loop for observer phases.
+"""The per-point dispatch plan, and the fast loops that run it.
 
 A :class:`Dispatch` says which phases of a hook point have plugins; a
 :class:`PhasePlan` is one phase as it stands between two registry changes,
-with what the fast observer loop (:func:`run_observers`) calls in run order.
-Phases with wrappers, and every phase under hook-call monitoring, go through
-the executor (:mod:`nova_hookspec._executor`) instead; both apply the same
-failure policy.
+with what runs in it, in order, worked out once:
+
+* an observer phase of typed implementations, or of legacy classes, is
+  written out as code, call by call (up to :data:`WRITTEN_OUT_LIMIT`
+  implementations; a loop past that); a mixed phase runs :func:`run_observers`;
+* a call phase of new-style wrappers runs :func:`run_wrapped_call` (one
+  wrapper: :func:`run_one_wrapper`) around Nova's callable.
+
+Old-style hookwrappers, wrappers on an observer phase, and every phase under
+hook-call monitoring go through the executor (:mod:`nova_hookspec._executor`)
+instead. All of them apply the same failure policy (:mod:`_policy`).
 """
 
 from __future__ import annotations
