@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nova_hookspec import _points
-from nova_hookspec._markers import IMPL_DEFAULTS, hookimpl
+from nova_hookspec._markers import IMPL_DEFAULTS
 
 if TYPE_CHECKING:
     from nova_hookspec._hooked import HookedFunction
@@ -41,14 +41,14 @@ class LegacyHook:
         self.methods: dict[_points.Phase, Callable[..., Any]] = {}
         self.tryfirst = tryfirst
         self.trylast = trylast
-        mark = hookimpl(tryfirst=tryfirst, trylast=trylast)
-        #: The hookimpl options of both its implementations.
+        #: The hookimpl options of both its implementations (the manager reads
+        #: them here; the functions carry no marker).
         self.opts = {**IMPL_DEFAULTS, "tryfirst": tryfirst, "trylast": trylast}
         if callable(pre):
-            setattr(self, point.hook_name("pre"), mark(_pre_caller(pre)))
+            setattr(self, point.hook_name("pre"), _pre_caller(pre))
             self.methods["pre"] = pre
         if callable(post):
-            setattr(self, point.hook_name("post"), mark(_post_caller(post)))
+            setattr(self, point.hook_name("post"), _post_caller(post))
             self.methods["post"] = post
         #: The hooks this adapter implements.
         self.hook_names = frozenset(point.hook_name(phase) for phase in self.methods)
