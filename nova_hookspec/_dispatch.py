@@ -335,25 +335,9 @@ def run_one_wrapper(
 ) -> Any:
     """:func:`run_wrapped_call` for the common case of one wrapper, written out."""
     assert plan.steps is not None
-    plugin_name, impl_function, getter, arity, _ = plan.steps[0]
-    try:
-        if arity == 2:
-            gen = impl_function(*getter(hook_kwargs))
-        elif arity:
-            gen = impl_function(getter(hook_kwargs))
-        else:
-            gen = impl_function()
-        next(gen)
-    except StopIteration:
-        report_failure(plugin_name, plan.hook_name,
-                       RuntimeError("wrapper returned without yielding"),
-                       instance=hook_kwargs.get("instance"))
-        return function(*args, **kwargs)
-    except Exception as exc:
-        report_failure(plugin_name, plan.hook_name, exc, "before its yield",
-                       hook_kwargs.get("instance"))
-        if not is_plugin_failure(exc):
-            raise
+    plugin_name = plan.steps[0][0]
+    gen = _start(plan.steps[0], plan.hook_name, hook_kwargs)
+    if gen is None:
         return function(*args, **kwargs)
     try:
         result = function(*args, **kwargs)
