@@ -169,6 +169,18 @@ def wrapper_yielded_twice(
     return result, exc
 
 
+def start_failed(hook_name: str, plugin_name: str, exc: Exception, instance: object = None) -> None:
+    """A wrapper failed on the way to its ``yield`` (``StopIteration``: it returned
+    without yielding): logged; re-raised unless an ordinary failure."""
+    if isinstance(exc, StopIteration):
+        report_failure(plugin_name, hook_name, RuntimeError("wrapper returned without yielding"),
+                       instance=instance)
+        return
+    report_failure(plugin_name, hook_name, exc, "before its yield", instance)
+    if not is_plugin_failure(exc):
+        raise exc
+
+
 def _start_wrapper(
     hook_name: str,
     impl: Any,
@@ -182,16 +194,8 @@ def _start_wrapper(
     try:
         gen = cast(Generator[Any, Any, Any], impl.function(*args, **kwargs))
         next(gen)
-    except StopIteration:
-        report_failure(
-            impl.plugin_name, hook_name, RuntimeError("wrapper returned without yielding"),
-            instance=instance,
-        )
-        return None
-    except Exception as exc:
-        report_failure(impl.plugin_name, hook_name, exc, "before its yield", instance)
-        if not is_plugin_failure(exc):
-            raise
+    except Exception as exc:  # noqa: BLE001 - start_failed re-raises what is no plugin failure
+        start_failed(hook_name, impl.plugin_name, exc, instance)
         return None
     finally:
         if timing is not None:

@@ -20,6 +20,7 @@ import pluggy
 from nova_hookspec import (
     _controls,
     _discovery,
+    _dispatch,
     _executor,
     _markers,
     _ordering,
@@ -304,7 +305,7 @@ class NovaPluginManager(pluggy.PluginManager):
     def _changed(self) -> None:
         self._dispatch.clear()
         if STATE.current is self:
-            DISPATCH.clear()
+            _dispatch.invalidate()
 
     # ------------------------------------------------------------ dispatch
 
@@ -327,8 +328,6 @@ class NovaPluginManager(pluggy.PluginManager):
             pre, call, post = plans
             dispatch = Dispatch(pre, call, post, not self.monitored) if any(plans) else None
             self._dispatch[point.name] = dispatch
-            if STATE.current is self:
-                DISPATCH[point.name] = dispatch
         return dispatch
 
 
@@ -349,13 +348,8 @@ class _ProcessState:
     @current.setter
     def current(self, pm: NovaPluginManager | None) -> None:
         self._current = pm
-        DISPATCH.clear()  # the plans of the manager that is no longer current
+        _dispatch.invalidate()  # the runners of the manager that is no longer current
 
-
-#: The process-wide manager's dispatch plans, by hook point name: the one dict
-#: every hooked call reads (``None``: the point has no plugin; no key: not
-#: planned yet). The same object for the life of the process.
-DISPATCH: dict[str, Dispatch | None] = {}
 
 #: ``STATE.current`` is the process-wide manager.
 STATE = _ProcessState()
