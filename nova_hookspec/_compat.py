@@ -101,10 +101,28 @@ def _folder_name(dist: Any) -> tuple[str | None, str | None]:
     return (name or None), (version or None)
 
 
+def _headers(text: str) -> dict[str, str]:
+    """The first ``Name`` and ``Version`` of a ``METADATA`` (or ``PKG-INFO``) text.
+
+    Its headers are read line by line up to the first blank line, rather than
+    through ``Distribution.metadata``: that imports the ``email`` package,
+    which costs a Nova service more than the rest of its first hooked call.
+    """
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        key = key.strip().lower()
+        if sep and key in ("name", "version") and key not in found:
+            found[key] = value.strip()
+    return found
+
+
 def _name_and_version(dist: Any) -> tuple[str | None, str | None, str | None]:
     try:
-        meta = dist.metadata
-        name, version = meta["Name"], meta["Version"]
+        headers = _headers(dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "")
+        name, version = headers.get("name"), headers.get("version")
     except Exception as exc:  # noqa: BLE001 - a broken METADATA (not UTF-8, say) is reported
         name, version = _folder_name(dist)
         return name, version, f"its metadata could not be read ({type(exc).__name__})"

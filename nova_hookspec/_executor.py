@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Generator, Optional, Tuple, cast
 
 from nova_hookspec import _pluggy, _tracing
-from nova_hookspec._markers import hookimpl
+from nova_hookspec._markers import IMPL_DEFAULTS, hookimpl
 from nova_hookspec._policy import is_fatal, is_plugin_failure, report_failure
 
 #: Caller keyword under which the hooked call passes its ``HookedFunction``
@@ -43,9 +43,16 @@ class CallCore:
 
     def __init__(self, point_name: str) -> None:
         self.point_name = point_name
+        self.function = core_impl(point_name)
+        setattr(self, point_name, self.function)
 
     def __repr__(self) -> str:
         return f"<nova_hookspec call core {self.point_name!r}>"
+
+    def hookimpls(self) -> list[tuple[str, str, Any, dict[str, Any]]]:
+        """Its one hookimpl, as :func:`nova_hookspec._validation.hookimpls_of` lists them."""
+        return [(self.point_name, self.point_name, self.function,
+                 {**IMPL_DEFAULTS, "trylast": True})]
 
 
 def core_impl(point_name: str) -> Any:

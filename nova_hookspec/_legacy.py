@@ -67,6 +67,11 @@ class LegacyHook:
     def __repr__(self) -> str:
         return f"<legacy {self.point.name} hook {self.obj!r}>"
 
+    def hookimpls(self) -> list[tuple[str, str, Any, dict[str, Any]]]:
+        """Its hookimpls, as :func:`nova_hookspec._validation.hookimpls_of` lists them."""
+        return [(name, name, getattr(self, name), dict(self.opts))
+                for name in sorted(self.hook_names)]
+
 
 def _pre_caller(method: Callable[..., Any]) -> Callable[..., None]:
     def pre(args: tuple[Any, ...], kwargs: dict[str, Any], _hooked: HookedFunction | None = None) -> None:

@@ -89,7 +89,6 @@ class NovaPluginManager(pluggy.PluginManager):
                 namespace.__dict__.update(hookspecs.generic_specs(point.name))
                 self.add_hookspecs(namespace)
             core = _executor.CallCore(point.name)
-            setattr(core, point.name, _executor.core_impl(point.name))
             self.register(core, f"nova_hookspec.core:{point.name}")
             self._cores[point.name] = core
 
@@ -140,7 +139,8 @@ class NovaPluginManager(pluggy.PluginManager):
                     _pluggy.set_impls(hook, [*hook.get_hookimpls(), impl])
                 hooks.append(hook)
             _pluggy.track(self, plugin, hooks)
-            self._reorder(hooks)
+            if not self._bulk:  # a bulk orders, and replans, once at its end
+                self._reorder(hooks)
         return plugin_name
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
@@ -237,7 +237,10 @@ class NovaPluginManager(pluggy.PluginManager):
 
     def rule(self, hook_name: str, impl: Any) -> str:
         """The rule that put ``impl`` where it is in ``hook_name``'s order."""
-        return self._rules.get(hook_name, {}).get(id(impl), "")
+        explicit = self._rules.get(hook_name, {}).get(id(impl))
+        if explicit:
+            return explicit
+        return _ordering.base_rule(impl, self.origin(impl.plugin_name), _point_of(hook_name))
 
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
@@ -255,17 +258,16 @@ class NovaPluginManager(pluggy.PluginManager):
                     self._reorder(pending)
 
     def _reorder(self, hooks: Any) -> None:
-        if not self._bulk:
-            for hook in hooks:
-                located = _points.hook_phase(hook.name)
-                point = located[0].name if located else hook.name
-                placed, conflicts = _ordering.run_order(
-                    hook.get_hookimpls(), self.origin, point, self.controls.order_chains(point),
-                    self.keys)
-                _pluggy.set_impls(hook, [p.impl for p in reversed(placed)])
-                self._rules[hook.name] = {id(p.impl): p.rule for p in placed}
-                for conflict in conflicts:
-                    self._report_conflict(hook.name, conflict)
+        for hook in hooks:
+            point = _point_of(hook.name)
+            placed, conflicts = _ordering.run_order(
+                hook.get_hookimpls(), self.origin, point, self.controls.order_chains(point),
+                self.keys)
+            _pluggy.set_impls(hook, [p.impl for p in reversed(placed)])
+            # Explicit rules only; the base order's are said when asked (rule()).
+            self._rules[hook.name] = {id(p.impl): p.rule for p in placed if p.rule}
+            for conflict in conflicts:
+                self._report_conflict(hook.name, conflict)
         self._changed()
 
     def _report_conflict(self, hook_name: str, conflict: _ordering.Conflict) -> None:
@@ -405,6 +407,12 @@ def declare_point(name: str) -> _points.HookPoint:
     if pm is not None:
         pm.ensure_point(point)
     return point
+
+
+def _point_of(hook_name: str) -> str:
+    """The hook point a pluggy hook belongs to (its own name if none)."""
+    located = _points.hook_phase(hook_name)
+    return located[0].name if located else hook_name
 
 
 def is_core_impl(impl: Any) -> bool:

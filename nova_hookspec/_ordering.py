@@ -66,7 +66,8 @@ class Origin(NamedTuple):
 
 
 class Placed(NamedTuple):
-    """One implementation in run order, and the rule that put it there."""
+    """One implementation in run order, and the explicit rule that put it there
+    (``""`` for the base order)."""
 
     impl: Any
     rule: str
@@ -105,7 +106,8 @@ def base_key(impl: Any, origin: Origin, point: str) -> tuple[int, int, int, int]
     return (0 if _pluggy.is_wrapper(impl) else 1, cls, *sub)
 
 
-def _base_rule(impl: Any, origin: Origin, point: str) -> str:
+def base_rule(impl: Any, origin: Origin, point: str) -> str:
+    """The base-order rule that places ``impl`` (marks, then discovery or registration)."""
     _, mark = _class_of(impl, origin, point)
     where = (f"discovery order #{origin.position + 1}" if origin.position is not None
              else "registered in code")
@@ -180,7 +182,9 @@ def run_order(
         OPERATOR_ALL: [...]}``, each a list of chains of plugin names.
     :param keys_of: every name an operator or another plugin may use for a
         plugin (asked only when something names plugins).
-    :returns: the implementations with their rules, and the dropped constraints.
+    :returns: the implementations with the explicit rule that moved each
+        (``""``: the base order placed it, :func:`base_rule` says how), and
+        the dropped constraints.
     """
     origins = {impl.plugin_name: origin_of(impl.plugin_name) for impl in impls}
     base = sorted(impls, key=lambda i: base_key(i, origins[i.plugin_name], point))
@@ -191,8 +195,7 @@ def run_order(
         [i for i in base if not _pluggy.is_wrapper(i)],
     ):
         ordered, rules, dropped = _constrain(group, keys_of, operator_chains or {})
-        placed.extend(Placed(impl, rules.get(id(impl)) or _base_rule(
-            impl, origins[impl.plugin_name], point)) for impl in ordered)
+        placed.extend(Placed(impl, rules.get(id(impl), "")) for impl in ordered)
         conflicts.extend(dropped)
     return placed, conflicts
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from nova_hookspec import _points
 from nova_hookspec._errors import PluginValidationError
+from nova_hookspec._executor import CallCore
 from nova_hookspec._legacy import LegacyHook
 from nova_hookspec._policy import describe_exception
 
@@ -114,12 +115,12 @@ def hookimpls_of(
     attribute that raises) becomes one :class:`PluginValidationError` naming
     the plugin.
     """
+    if isinstance(plugin, (LegacyHook, CallCore)):  # an adapter of our own knows its hooks
+        return plugin.hookimpls()
     found = []
     attr = "(its attribute names)"
     try:
-        # An adapter of nova_hookspec's own knows its hooks; others are searched.
-        names = sorted(plugin.hook_names) if isinstance(plugin, LegacyHook) else dir(plugin)
-        for attr in names:
+        for attr in dir(plugin):
             opts = parse(plugin, attr)
             if opts is None:
                 continue
