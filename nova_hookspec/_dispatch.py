@@ -166,5 +166,4 @@ def invalidate() -> None:
     with _lock:
         _epoch += 1
         for hooked in _watched:
-            if hooked.install is not None:
-                hooked.install(hooked.call)
+            hooked.replan()

@@ -72,6 +72,13 @@ class HookedFunction:
             return self.function(*args, **kwargs)
         return runner(args, kwargs)
 
+    def replan(self) -> None:
+        """Drop the runner written for the last plan (its plugins with it): the
+        next call plans again."""
+        self._written = (None, None)
+        if self.install is not None:
+            self.install(self.call)
+
     def runner(self, pm: _manager.NovaPluginManager, dispatch: Dispatch | None) -> Runner | None:
         """What makes a call under ``dispatch``: ``None`` (no plugin, a plain
         call), a written runner, or the executor under monitoring or when a

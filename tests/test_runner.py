@@ -104,6 +104,21 @@ def test_decorated_callables_are_not_kept_alive_by_the_registry() -> None:
     assert alive() is None
 
 
+def test_an_unregistered_plugin_is_not_kept_alive_by_a_runner() -> None:
+    log: list[tuple[str, str, Any]] = []
+    refresh = add_hook("instance_network_info")(lambda impl, context, instance: "ok")
+    pm = nova_hookspec.get_plugin_manager()
+    plugin = Tagged("gone", log)
+    pm.register(plugin, "gone")
+    refresh("net", "ctx", "i-1")
+    assert len(log) == 2
+    alive = weakref.ref(plugin)
+    pm.unregister(name="gone")
+    del plugin
+    gc.collect()
+    assert alive() is None
+
+
 # ------------------------------------------------------------ long phases
 
 
