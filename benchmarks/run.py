@@ -1,279 +1,235 @@
-"""Per-call cost of hooked calls, side by side in one process (``nox -s bench``).
+"""nova_hookspec's benchmarks, side by side in one run (``nox -s bench``).
 
-Compared, for the same ``pre``/``post`` classes found through the same real
-entry points:
+    python benchmarks/run.py [--nova-hooks DIR] [--only NAME ...] [--no-callgrind]
+                             [--runs N] [--json FILE]
 
-* ``bare``: the undecorated function;
-* ``nova``: Nova's own ``nova/hooks.py``, taken from the nova==21.2.4 wheel
-  at bench time (``--nova-hooks DIR``) and run on stevedore;
-* ``pluggy``: raw pluggy, the classes' methods as plain impls of a pre and a
-  post hook, called around the function;
-* ``floor``: a hand-written loop over the same ``pre``/``post`` methods;
-* ``add_hook``: nova_hookspec, with 0, 1, 10 and 100 legacy classes, and
-  with 10 typed observers and 10 typed wrappers;
-* discovery: the first call with 10 and 500 installed plugins.
+**Per call.** Each scenario of :mod:`scenarios` runs in fresh interpreters:
 
-Prints a table of ns per call and the ratios against ``bare``, ``nova`` and
-``floor``. Nothing here asserts a time; read the ratios.
+* under ``valgrind --tool=callgrind`` with 1,000 and with 6,000 calls; the
+  difference divided by 5,000 is the instructions (Ir) of one call, start-up
+  and set-up cancelled out. It repeats within a fraction of a percent
+  whatever else the machine does;
+* under ``timeit`` (best of 5 runs of about 0.2 s): ns per call, beside it.
+
+Each nova_hookspec row is paired with a hand-written baseline doing the same
+work with no framework, calling the very same plugin objects: an ``*args,
+**kwargs`` pass-through, the legacy classes' ``pre``/``post`` in a loop, the
+typed observers' methods in a loop with the argument they take, a wrapper's
+generator driven by hand (create, ``next``, call, ``send``,
+``StopIteration``). Raw pluggy and Nova 21's own ``nova/hooks.py`` (on
+stevedore, ``--nova-hooks``) run the same plugins.
+
+**First call and import.** In a fresh interpreter with only the plugins'
+distribution installed besides the environment: the import of
+``nova_hookspec`` and of Nova's ``nova.hooks``, and the first hooked call (all
+discovery and set-up) with 10 and 500 legacy classes; once with
+``importlib.metadata`` already imported (as in any Nova service, where
+stevedore, oslo.config and pbr import it), once from a cold interpreter
+(import and first call together). Best of ``--runs``.
+
+Nothing here asserts a number: the tables and the ratios are the result.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import importlib
-import importlib.metadata
-import logging
+import json
 import os
 import platform
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
-import timeit
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-COUNTS = (0, 1, 10, 100)
+import scenarios
 
+HERE = Path(__file__).resolve().parent
+SCRIPT = str(HERE / "scenarios.py")
+CALLS = (1000, 6000)
+#: Nova's hooks cost a thousand times more per call: fewer calls say as much.
+NOVA_CALLS = (100, 600)
 
-def write_site(root: Path, lines: list[str], name: str = "bench-hooks") -> None:
-    """A distribution in ``root`` declaring ``lines`` on the ``nova.hooks`` group."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "bench_hooks.py").write_text(textwrap.dedent("""
-        class Hook:
-            def pre(self, *args, **kwargs):
-                pass
+#: (row, its baseline, the aim the project set for the ratio, in instructions)
+PAIRS: list[tuple[str, str, float | None]] = [
+    ("no plugin", "pass-through", 1.1),
+    ("1 legacy class", "legacy loop 1", 1.2),
+    ("10 legacy classes", "legacy loop 10", 1.05),
+    ("10 typed observers", "typed loop 10", 2.0),
+    ("1 wrapper", "hand-driven generator", 2.0),
+    ("10 observers + 1 wrapper", "typed loop 10 + generator", None),
+    ("raw pluggy 10", "typed loop 10", None),
+    ("nova/hooks.py 1", "1 legacy class", None),
+    ("nova/hooks.py 10", "10 legacy classes", None),
+]
 
-            def post(self, rv, *args, **kwargs):
-                pass
+#: What a scenario is, where its name does not say it.
+NOTES = {
+    "pass-through": "an *args, **kwargs wrapper calling the function",
+    "no plugin": "nova_hookspec, the same plugins (rows below likewise)",
+    "legacy loop 1": "the class's pre/post called by hand",
+    "legacy loop 10": "the 10 classes' pre/post called by hand",
+    "typed loop 10": "the 10 observers' methods called by hand",
+    "hand-driven generator": "create, next, call, send, StopIteration",
+    "typed loop 10 + generator": "the two above together",
+    "raw pluggy 10": "10 plain impls of a pre and a post hook",
+    "nova/hooks.py 1": "Nova 21's module: a stevedore manager per call",
+}
 
-        for _i in range(1000):  # distinct classes: one entry point each
-            globals()[f"Hook{_i}"] = type(f"Hook{_i}", (Hook,), {})
-    """))
-    info = root / f"{name.replace('-', '_')}-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("\n".join(["[nova.hooks]", *lines]) + "\n")
-
-
-def per_call_ns(func: Callable[[], object], min_seconds: float = 0.2) -> float:
-    """Best of five runs, in ns per call."""
-    timer = timeit.Timer(func)
-    number, _ = timer.autorange()
-    number = max(number, int(number * min_seconds / 0.2))
-    return min(timer.repeat(repeat=5, number=number)) / number * 1e9
-
-
-def target(self: object, context: object, instance: object, nw_info: object = None) -> str:
-    return "ok"
-
-
-class Args:
-    self = object()
-    context = object()
-    instance = object()
+FIRST_CALL_AIM = ("first call, 500 classes", 1.0)
 
 
-def bench_calls(nova_hooks: Any) -> list[tuple[str, int, float]]:
+def child_env(site: Path, nova_hooks: Path | None) -> dict[str, str]:
+    env = {**os.environ, "BENCH_SITE": str(site)}
+    env.pop("PYTHONPATH", None)
+    if nova_hooks is not None:
+        env["PYTHONPATH"] = str(nova_hooks)
+    return env
+
+
+def instructions(name: str, calls: int, env: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+             SCRIPT, "calls", name, str(calls)],
+            check=True, capture_output=True, env=env, timeout=1800,
+        )
+        text = out.read_text()
+    found = re.search(r"^(?:summary|totals):\s+(\d+)", text, flags=re.MULTILINE)
+    assert found, "no instruction total in callgrind's output"
+    return int(found.group(1))
+
+
+def per_call_ir(name: str, env: dict[str, str]) -> float:
+    low_calls, high_calls = NOVA_CALLS if name.startswith("nova/") else CALLS
+    low, high = instructions(name, low_calls, env), instructions(name, high_calls, env)
+    return (high - low) / (high_calls - low_calls)
+
+
+def wall(name: str, env: dict[str, str]) -> float:
+    done = subprocess.run([sys.executable, SCRIPT, "wall", name], check=True,
+                          capture_output=True, text=True, env=env)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def first_calls(sites: dict[str, Path], nova_hooks: Path | None,
+                runs: int) -> dict[str, dict[str, float]]:
+    """Import and first-call seconds, best of ``runs``, per system and site."""
+    systems = ["nova_hookspec"] + (["nova"] if nova_hooks else [])
+    found: dict[str, dict[str, float]] = {}
+    for system in systems:
+        for kind, classes in (("first10", 10), ("first500", 500)):
+            env = child_env(sites[kind], nova_hooks if system == "nova" else None)
+            for preload in (True, False):
+                best: dict[str, float] = {}
+                for _ in range(runs):
+                    env["XDG_CACHE_HOME"] = tempfile.mkdtemp()  # stevedore's cache, cold
+                    done = subprocess.run(
+                        [sys.executable, SCRIPT, "first", system,
+                         *(["--preload"] if preload else [])],
+                        check=True, capture_output=True, text=True, env=env)
+                    times = json.loads(done.stdout.strip().splitlines()[-1])
+                    for key, value in times.items():
+                        best[key] = min(best.get(key, value), value)
+                found[f"{system} {classes} {'preloaded' if preload else 'cold'}"] = best
+    return found
+
+
+# ---------------------------------------------------------------- the report
+
+
+def per_call_table(ir: dict[str, float], ns: dict[str, float]) -> list[str]:
+    lines = [f"{'scenario':<28}{'Ir/call':>11}{'ns/call':>10}   what it is"]
+    for name, nanoseconds in ns.items():
+        count = f"{ir[name]:,.0f}" if name in ir else "-"
+        lines.append(f"{name:<28}{count:>11}{nanoseconds:>10,.0f}   {NOTES.get(name, '')}")
+    return lines
+
+
+def ratio_table(ir: dict[str, float], ns: dict[str, float]) -> list[str]:
+    lines = [f"{'row':<26}{'baseline':<27}{'Ir ratio':>9}{'wall':>7}   aim (Ir)"]
+    for row, base, aim in PAIRS:
+        if row not in ns or base not in ns:
+            continue
+        by_ir = f"{ir[row] / ir[base]:.2f}" if row in ir and base in ir else "-"
+        verdict = ""
+        if aim is not None and row in ir and base in ir:
+            verdict = f"<= {aim}: {'met' if ir[row] / ir[base] <= aim else 'MISSED'}"
+        lines.append(f"{row:<26}{base:<27}{by_ir:>9}{ns[row] / ns[base]:>7.2f}   {verdict}")
+    return lines
+
+
+def first_call_table(found: dict[str, dict[str, float]]) -> list[str]:
+    def ms(key: str, part: str) -> float | None:
+        item = found.get(key)
+        if item is None:
+            return None
+        return 1e3 * (item["import"] + item["first call"] if part == "total" else item[part])
+
+    rows = [("import", "10 cold", "import"),
+            ("first call, 10 classes", "10 preloaded", "first call"),
+            ("first call, 500 classes", "500 preloaded", "first call"),
+            ("import + first call, 10 classes", "10 cold", "total"),
+            ("import + first call, 500 classes", "500 cold", "total")]
+    lines = [f"{'':<34}{'nova_hookspec':>14}{'nova/hooks.py':>15}{'ratio':>7}   aim"]
+    for label, key, part in rows:
+        ours, nova = ms(f"nova_hookspec {key}", part), ms(f"nova {key}", part)
+        ratio = f"{ours / nova:.2f}" if ours and nova else "-"
+        verdict = ""
+        if label == FIRST_CALL_AIM[0] and ours and nova:
+            verdict = f"<= {FIRST_CALL_AIM[1]}: {'met' if ours <= nova else 'MISSED'}"
+        nova_text = f"{nova:.1f} ms" if nova else "-"
+        lines.append(f"{label:<34}{ours or 0:>11.1f} ms{nova_text:>15}{ratio:>7}   {verdict}")
+    return lines
+
+
+def header() -> list[str]:
     import pluggy
 
-    import nova_hookspec
-    from nova_hookspec import hookimpl
-
-    rows: list[tuple[str, int, float]] = []
-    a = Args
-    rows.append(("bare", 0, per_call_ns(lambda: target(a.self, a.context, a.instance))))
-    for n in COUNTS:
-        # Nova's hooks: one HookManager per call, as Nova built them.
-        if nova_hooks is not None:
-            nova_hooked = nova_hooks.add_hook(f"bench{n}")(target)
-            rows.append(("nova", n, per_call_ns(lambda f=nova_hooked: f(a.self, a.context, a.instance))))
-        # The same classes, instantiated once, for the floor and raw pluggy.
-        from importlib.metadata import entry_points
-
-        objs = [ep.load()() for ep in entry_points(group="nova.hooks", name=f"bench{n}")]
-
-        def floor(objs: list[Any] = objs) -> object:
-            args, kwargs = (a.self, a.context, a.instance), {}
-            for o in objs:
-                o.pre(*args, **kwargs)
-            rv = target(*args, **kwargs)
-            for o in objs:
-                o.post(rv, *args, **kwargs)
-            return rv
-
-        rows.append(("floor", n, per_call_ns(floor)))
-
-        pm = pluggy.PluginManager("rawbench")
-        spec = pluggy.HookspecMarker("rawbench")
-        impl = pluggy.HookimplMarker("rawbench")
-
-        class Specs:
-            @spec
-            def pre(self, args: Any, kwargs: Any) -> None: ...
-
-            @spec
-            def post(self, rv: Any, args: Any, kwargs: Any) -> None: ...
-
-        pm.add_hookspecs(Specs)
-        for o in objs:
-            class Adapter:
-                def __init__(self, o: Any) -> None:
-                    self.o = o
-
-                @impl
-                def pre(self, args: Any, kwargs: Any) -> None:
-                    self.o.pre(*args, **kwargs)
-
-                @impl
-                def post(self, rv: Any, args: Any, kwargs: Any) -> None:
-                    self.o.post(rv, *args, **kwargs)
-
-            pm.register(Adapter(o))
-
-        def raw(pm: pluggy.PluginManager = pm) -> object:
-            args, kwargs = (a.self, a.context, a.instance), {}
-            pm.hook.pre(args=args, kwargs=kwargs)
-            rv = target(*args, **kwargs)
-            pm.hook.post(rv=rv, args=args, kwargs=kwargs)
-            return rv
-
-        rows.append(("pluggy", n, per_call_ns(raw)))
-
-        nova_hookspec.reset()
-        ours = nova_hookspec.add_hook(f"bench{n}")(target)
-        ours(a.self, a.context, a.instance)  # discovery happens here, outside the timing
-        rows.append(("add_hook", n, per_call_ns(lambda f=ours: f(a.self, a.context, a.instance))))
-
-    # Typed plugins on a typed point: 10 observers on pre and post, 10 wrappers.
-    for kind in ("typed observers", "typed wrappers"):
-        nova_hookspec.reset()
-        nova_hookspec.configure(autoload=False)
-        pm2 = nova_hookspec.get_plugin_manager()
-        for i in range(10):
-            if kind == "typed observers":
-                class Observer:
-                    @hookimpl
-                    def instance_network_info_pre(self, instance: Any, nw_info: Any) -> None:
-                        pass
-
-                    @hookimpl
-                    def instance_network_info_post(self, result: Any, instance: Any) -> None:
-                        pass
-
-                pm2.register(Observer(), f"observer-{i}")
-            else:
-                class Wrapper:
-                    @hookimpl(wrapper=True)
-                    def instance_network_info(self, instance: Any) -> Any:
-                        return (yield)
-
-                pm2.register(Wrapper(), f"wrapper-{i}")
-        typed = nova_hookspec.add_hook("instance_network_info")(target)
-        rows.append((f"add_hook, {kind}", 10,
-                     per_call_ns(lambda f=typed: f(a.self, a.context, a.instance))))
-        nova_hookspec.configure()
-    nova_hookspec.reset()
-    return rows
+    return [f"# nova_hookspec benchmarks, {datetime.date.today()}",
+            f"# {platform.python_implementation()} {platform.python_version()}, "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, pluggy {pluggy.__version__}"]
 
 
-_FIRST_CALL = """
-import logging, sys, time
-logging.getLogger().addHandler(logging.NullHandler())
-sys.path.insert(0, {bench!r})
-from run import Args, target
-if {nova!r}:
-    import nova.hooks as hooks
-else:
-    import nova_hookspec as hooks
-hooked = hooks.add_hook({name!r})(target)
-started = time.perf_counter()
-hooked(Args.self, Args.context, Args.instance)
-print(time.perf_counter() - started)
-"""
-
-
-def bench_discovery(nova_hooks_dir: Path | None, root: Path) -> list[tuple[str, int, float]]:
-    """The first call in a fresh process with only ``n`` plugins installed, cold caches."""
-    rows = []
-    for n in (10, 500):
-        site = root / f"discover{n}"
-        write_site(site, [f"discover{n} = bench_hooks:Hook{i}" for i in range(n)])
-        kinds = [("add_hook", False)] + ([("nova", True)] if nova_hooks_dir else [])
-        for label, nova in kinds:
-            path = [str(site), *([str(nova_hooks_dir)] if nova else []), *sys.path]
-            times = []
-            for run in range(3):
-                env = {**os.environ, "PYTHONPATH": os.pathsep.join(path),
-                       "XDG_CACHE_HOME": str(root / f"cache-{label}-{n}-{run}")}
-                code = _FIRST_CALL.format(bench=str(Path(__file__).parent), nova=nova,
-                                          name=f"discover{n}")
-                done = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                                      capture_output=True, text=True)
-                times.append(float(done.stdout.strip().splitlines()[-1]))
-            rows.append((f"first call, {label}", n, min(times) * 1e9))
-    return rows
-
-
-def table(rows: list[tuple[str, int, float]]) -> str:
-    """The table, with each row's ratios against its baselines of the same size."""
-    by = {(name, n): ns for name, n, ns in rows}
-    bare = by[("bare", 0)]
-    out = [
-        f"{'implementation':<28} {'classes':>7} {'ns/call':>13} {'x bare':>8} "
-        f"{'nova/x':>8} {'x floor':>8}",
-    ]
-    nan = float("nan")
-    for name, n, ns in rows:
-        first = name.startswith("first call")
-        nova = by.get(("first call, nova" if first else "nova", n))
-        floor = None if first else by.get(("floor", n))
-        out.append(
-            f"{name:<28} {n:>7} {ns:>13,.0f} {(nan if first else ns / bare):>8.2f} "
-            f"{(nova / ns if nova else nan):>8.2f} {(ns / floor if floor else nan):>8.2f}"
-        )
-    out.append("")
-    out.append(
-        f"no plugin: add_hook costs {by[('add_hook', 0)] / bare:.2f}x a bare call; "
-        f"10 legacy classes: add_hook is {by[('nova', 10)] / by[('add_hook', 10)]:.1f}x "
-        f"faster than Nova's hooks and {by[('add_hook', 10)] / by[('floor', 10)]:.2f}x the "
-        "hand-written loop"
-        if ("nova", 10) in by else
-        f"no plugin: add_hook costs {by[('add_hook', 0)] / bare:.2f}x a bare call; "
-        f"10 legacy classes: {by[('add_hook', 10)] / by[('floor', 10)]:.2f}x the hand-written loop"
-    )
-    return "\n".join(out)
-
-
-def main() -> None:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nova-hooks", type=Path,
-                        help="a folder holding nova/hooks.py and nova/i18n.py from the nova wheel")
-    args = parser.parse_args()
-    # Nova's HookManager logs a deprecation warning each time it is built (each call):
-    # keep that cost, but not its output.
-    logging.getLogger().addHandler(logging.NullHandler())
+                        help="a folder holding Nova 21's nova/hooks.py and nova/i18n.py")
+    parser.add_argument("--only", nargs="*", help="only these scenarios")
+    parser.add_argument("--no-callgrind", action="store_true", help="wall-clock only")
+    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per first call")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    if not args.no_callgrind and shutil.which("valgrind") is None:
+        parser.error("valgrind is not installed (apt-get install valgrind), or pass --no-callgrind")
+    names = [n for n in (args.only or scenarios.SCENARIOS)
+             if args.nova_hooks or not n.startswith("nova/")]
     with tempfile.TemporaryDirectory() as tmp:
-        calls_site = Path(tmp) / "calls"
-        write_site(calls_site, [f"bench{n} = bench_hooks:Hook{i}" for n in COUNTS for i in range(n)])
-        sys.path.insert(0, str(calls_site))
-        nova_hooks = None
-        if args.nova_hooks:
-            sys.path.insert(0, str(args.nova_hooks))
-            nova_hooks = importlib.import_module("nova.hooks")
-        print(f"# nova_hookspec benchmarks, {datetime.date.today()}")
-        print(f"# {platform.python_implementation()} {platform.python_version()}, "
-              f"{platform.machine()}, {os.cpu_count()} CPUs, pluggy "
-              f"{importlib.metadata.version('pluggy')}")
-        print("# nova/x: how many times faster than Nova's nova/hooks.py (higher is better)")
-        print()
-        rows = bench_calls(nova_hooks)
-        sys.path.remove(str(calls_site))
-        sys.modules.pop("bench_hooks", None)
-        print(table(rows + bench_discovery(args.nova_hooks, Path(tmp))))
+        sites = {kind: scenarios.write_site(Path(tmp), kind) for kind in scenarios.SITES}
+        ir: dict[str, float] = {}
+        ns: dict[str, float] = {}
+        for name in names:
+            env = child_env(sites[scenarios.SCENARIOS[name][0]],
+                            args.nova_hooks if name.startswith("nova/") else None)
+            ns[name] = wall(name, env)
+            if not args.no_callgrind:
+                ir[name] = per_call_ir(name, env)
+            print(f"  measured {name}", file=sys.stderr)
+        found = first_calls(sites, args.nova_hooks, args.runs) if not args.only else {}
+    report = [*header(), "", "## Per call", "", *per_call_table(ir, ns), "",
+              *ratio_table(ir, ns)]
+    if found:
+        report += ["", "## First call and import (wall-clock, fresh interpreter, "
+                   f"best of {args.runs})", "", *first_call_table(found)]
+    print("\n".join(report))
+    if args.json:
+        args.json.write_text(json.dumps({"instructions": ir, "ns": ns, "first": found},
+                                        indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))
