@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nova_hookspec
-from nova_hookspec import _points, hookimpl
+from nova_hookspec import _dispatch, _points, hookimpl
 from nova_hookspec._legacy import LegacyHook
 
 POINT = _points.lookup("delete_instance")
@@ -102,9 +102,17 @@ def rule(items: list[Spec]) -> list[Spec]:
     return first + plain + last
 
 
+@pytest.mark.parametrize("observers", ["written out", "looped"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=plugin_sets())
-def test_order_and_result_follow_the_rules(specs: list[Spec], caplog: pytest.LogCaptureFixture) -> None:
+def test_order_and_result_follow_the_rules(
+    specs: list[Spec], observers: str, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Observer phases are written out call by call, or (past a size) looped: both
+    # follow the rules.
+    monkeypatch.setattr(_dispatch, "WRITTEN_OUT_LIMIT",
+                        _dispatch.WRITTEN_OUT_LIMIT if observers == "written out" else 0)
     nova_hookspec.reset()
     nova_hookspec.configure(autoload=False)
     caplog.clear()
