@@ -8,9 +8,10 @@ A decorated callable keeps its current *runner* in a closure cell it reads
 on every call (:func:`nova_hookspec.add_hook`): ``None`` when its point has
 no plugin (a plain call), else a function written for its plan
 (:mod:`nova_hookspec._runner`), else its planning path. Every registry
-change and every change of the process-wide manager :func:`invalidate`\\ s
-the runners; the next call plans again and :func:`install`\\ s a new one, unless
-another change came in between (an epoch counter tells).
+change and every change of the process-wide manager sends all of them back
+to planning (:func:`invalidate`); the next call plans and hands its runner
+over (:func:`install`), unless another change came in meanwhile (an epoch
+counter tells).
 """
 
 from __future__ import annotations
