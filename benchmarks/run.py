@@ -7,8 +7,9 @@
 
 * under ``valgrind --tool=callgrind`` with 1,000 and with 6,000 calls; the
   difference divided by 5,000 is the instructions (Ir) of one call, start-up
-  and set-up cancelled out. It repeats within a fraction of a percent
-  whatever else the machine does;
+  and set-up cancelled out. With a fixed hash seed (``PYTHONHASHSEED=0``;
+  random seeds move a count by about 2 %) it repeats exactly, whatever else
+  the machine does;
 * under ``timeit`` (best of 5 runs of about 0.2 s): ns per call, beside it.
 
 Each nova_hookspec row is paired with a hand-written baseline doing the same
@@ -82,7 +83,7 @@ FIRST_CALL_AIM = ("first call, 500 classes", 1.0)
 
 
 def child_env(site: Path, nova_hooks: Path | None) -> dict[str, str]:
-    env = {**os.environ, "BENCH_SITE": str(site)}
+    env = {**os.environ, "BENCH_SITE": str(site), "PYTHONHASHSEED": "0"}
     env.pop("PYTHONPATH", None)
     if nova_hooks is not None:
         env["PYTHONPATH"] = str(nova_hooks)
