@@ -103,7 +103,12 @@ class Dispatch(NamedTuple):
     @property
     def writable(self) -> bool:
         """Whether a written runner can make the call (no phase needs the executor)."""
-        return self.fast and all(p.steps is not None for p in self if isinstance(p, PhasePlan))
+        return self.fast and all(p.steps is not None for p in self.phases)
+
+    @property
+    def phases(self) -> list[PhasePlan]:
+        """The phases that have plugins, in call order."""
+        return [p for p in (self.pre, self.call, self.post) if p is not None]
 
 
 def observer_failed(plugin_name: str, hook_name: str, exc: Exception,

@@ -71,7 +71,7 @@ class _Writer:
 
     def bind(self) -> None:
         """The hook arguments the plugins ask for, as locals ``a_NAME``."""
-        phases = [p for p in self.dispatch[:3] if p is not None]
+        phases = self.dispatch.phases
         needed: dict[str, None] = {}
         for plan in phases:
             for step in plan.steps or ():
@@ -164,7 +164,7 @@ class _Writer:
     # ------------------------------------------------------------ the whole
 
     def write(self) -> Runner:
-        pre, call, post, _fast = self.dispatch
+        pre, call, post = self.dispatch.pre, self.dispatch.call, self.dispatch.post
         self.bind()
         if pre is not None:
             self.observers(pre)
