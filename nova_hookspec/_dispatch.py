@@ -111,18 +111,15 @@ class Dispatch(NamedTuple):
         return [p for p in (self.pre, self.call, self.post) if p is not None]
 
 
-def observer_failed(plugin_name: str, hook_name: str, exc: Exception,
-                    binding: Callable[..., Mapping[str, Any]], args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> None:
+def observer_failed(plugin_name: str, hook_name: str, exc: Exception, instance: object) -> None:
     """An observer failed: logged with the call's instance; re-raised unless ordinary."""
-    report_failure(plugin_name, hook_name, exc, instance=binding(args, kwargs).get("instance"))
+    report_failure(plugin_name, hook_name, exc, instance=instance)
     if not is_plugin_failure(exc):
         raise exc
 
 
 def run_observers(plan: PhasePlan, values: Mapping[str, Any], args: tuple[Any, ...],
-                  kwargs: dict[str, Any], lead: tuple[Any, ...],
-                  binding: Callable[..., Mapping[str, Any]]) -> None:
+                  kwargs: dict[str, Any], lead: tuple[Any, ...]) -> None:
     """The observers of a phase too long to write out, in a loop, with the error policy.
 
     ``values`` holds the hook's arguments by name; ``lead`` is what a legacy
@@ -137,7 +134,7 @@ def run_observers(plan: PhasePlan, values: Mapping[str, Any], args: tuple[Any, .
             else:
                 step.function(*[values[name] for name in step.names])
         except Exception as exc:  # noqa: BLE001 - observer_failed re-raises what is no plugin failure
-            observer_failed(step.plugin_name, plan.hook_name, exc, binding, args, kwargs)
+            observer_failed(step.plugin_name, plan.hook_name, exc, values.get("instance"))
 
 
 # ---------------------------------------------------------------- installed runners

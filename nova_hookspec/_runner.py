@@ -38,6 +38,9 @@ Runner = Callable[[Tuple[Any, ...], Dict[str, Any]], Any]
 #: Hook argument names that are the runner's own locals; the others are ``a_NAME``.
 _LOCALS = frozenset({"args", "kwargs", "result"})
 
+#: The call's instance, for a failure line: bound only when something failed.
+_INSTANCE = "_instance(args, kwargs)"
+
 
 class _Writer:
     """The source of one runner, and the values it refers to by name."""
@@ -105,7 +108,7 @@ class _Writer:
             if plan.phase == "post":
                 self.emit("_kw['result'] = result")
             lead_tuple = "".join(f"{item}, " for item in lead)
-            self.emit(f"_loop({self.value('p', plan)}, _kw, args, kwargs, ({lead_tuple}), _bind)")
+            self.emit(f"_loop({self.value('p', plan)}, _kw, args, kwargs, ({lead_tuple}))")
             return
         for step in plan.steps:
             if step.legacy is not None:
@@ -114,8 +117,8 @@ class _Writer:
             else:
                 call = f"{self.value('f', step.function)}({self.arguments(step.names)})"
             self.emit("try:", f"    {call}", "except Exception as exc:",
-                      f"    _failed({self.value('n', step.plugin_name)}, {hook}, exc, _bind, "
-                      "args, kwargs)")
+                      f"    _failed({self.value('n', step.plugin_name)}, {hook}, exc, "
+                      f"{_INSTANCE})")
 
     def wrapped_call(self, plan: PhasePlan) -> None:
         """Start the wrappers, call the callable, resume them innermost first.
@@ -128,14 +131,13 @@ class _Writer:
         wrappers = [(f"g{index}", self.value("n", step.plugin_name),
                      self.value("w", step.function), self.arguments(step.names))
                     for index, step in enumerate(plan.steps)]
-        instance = "_instance(args, kwargs)"
         self.emit(f"{' = '.join(gen for gen, *_ in wrappers)} = None", "_e = None", "try:")
         for gen, name, function, arguments in wrappers:
             self.emit("    try:",
                       f"        {gen} = {function}({arguments})",
                       f"        next({gen})",
                       "    except Exception as exc:",
-                      f"        {gen} = _start_failed({hook}, {name}, exc, {instance})")
+                      f"        {gen} = _start_failed({hook}, {name}, exc, {_INSTANCE})")
         self.emit("    result = function(*args, **kwargs)",
                   "except BaseException as exc:",
                   "    result, _e = None, exc")
@@ -149,11 +151,11 @@ class _Writer:
                 "            result = stop.value",
                 "        except BaseException as raised:",
                 f"            result, _e = _raised({hook}, {name}, raised, result, None, "
-                f"{instance})",
+                f"{_INSTANCE})",
                 "        else:",
-                f"            result, _e = _twice({hook}, {name}, {gen}, result, None, {instance})",
+                f"            result, _e = _twice({hook}, {name}, {gen}, result, None, {_INSTANCE})",
                 "    else:",
-                f"        result, _e = _resume({hook}, {name}, {gen}, result, _e, {instance})",
+                f"        result, _e = _resume({hook}, {name}, {gen}, result, _e, {_INSTANCE})",
             )
         self.emit("if _e is not None:", "    raise _e")
 

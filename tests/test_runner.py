@@ -7,6 +7,7 @@ import gc
 import logging
 import threading
 import weakref
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -212,3 +213,45 @@ def test_a_long_phase_runs_as_a_written_out_one(
     logged = [(r.getMessage().split("'")[1], r.getMessage().split("'")[3])
               for r in caplog.records if "failed in hook" in r.getMessage()]
     assert logged == failures
+
+
+@pytest.mark.parametrize("observers", ["written out", "looped"])
+def test_failure_lines_carry_the_calls_instance(
+    site: Site, observers: str, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if observers == "looped":
+        monkeypatch.setattr(_dispatch, "WRITTEN_OUT_LIMIT", 0)
+    site.add_dist("acme-broken", {"nova.hooks": ["instance_network_info = acme_broken:Legacy"]},
+                  {"acme_broken": """
+class Legacy:
+    def pre(self, *args, **kwargs):
+        raise ValueError("legacy pre")
+"""})
+
+    class Broken:
+        @hookimpl
+        def instance_network_info_post(self, instance: Any) -> None:
+            raise ValueError("typed post")
+
+        @hookimpl(wrapper=True)
+        def instance_network_info(self) -> Any:
+            yield
+            raise ValueError("wrapper after")
+
+    @add_hook("instance_network_info")
+    def refresh(impl, context, instance, nw_info=None):
+        return "ok"
+
+    nova_hookspec.get_plugin_manager().register(Broken(), "broken")
+    caplog.set_level(logging.WARNING, logger="nova_hookspec")
+    instance = SimpleNamespace(uuid="uuid-7")
+    for call in (lambda: refresh("net", "ctx", instance), lambda: refresh("net", "ctx",
+                                                                         instance=instance)):
+        caplog.clear()
+        assert call() == "ok"
+        failures = [r for r in caplog.records if "failed in hook" in r.getMessage()]
+        assert [r.getMessage().rsplit(": ", 2)[-2:] for r in failures] == [
+            ["ValueError", "legacy pre"], ["ValueError", "wrapper after"],
+            ["ValueError", "typed post"]]
+        assert [getattr(r, "instance_uuid", None) for r in failures] == ["uuid-7"] * 3
