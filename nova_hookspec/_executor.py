@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Generator, Optional, Tuple, cast
 
 from nova_hookspec import _pluggy, _tracing
-from nova_hookspec._markers import IMPL_DEFAULTS, hookimpl
+from nova_hookspec._markers import hookimpl, impl_opts
 from nova_hookspec._policy import is_fatal, is_plugin_failure, report_failure
 
 #: Caller keyword under which the hooked call passes its ``HookedFunction``
@@ -51,8 +51,9 @@ class CallCore:
 
     def hookimpls(self) -> list[tuple[str, str, Any, dict[str, Any]]]:
         """Its one hookimpl, as :func:`nova_hookspec._validation.hookimpls_of` lists them."""
-        return [(self.point_name, self.point_name, self.function,
-                 {**IMPL_DEFAULTS, "trylast": True})]
+        opts = impl_opts(self, self.point_name)
+        assert opts is not None  # core_impl marks it
+        return [(self.point_name, self.point_name, self.function, opts)]
 
 
 def core_impl(point_name: str) -> Any:
