@@ -1,7 +1,15 @@
-"""Test helpers: real distributions on sys.path, a clean manager per test."""
+"""Test helpers: real distributions on sys.path, a clean manager per test.
+
+Plugin distributions installed beside the suite (the example plugins after
+the README's first command) are hidden from discovery, here and in every
+Python the tests start: each test sees only the distributions it creates
+(:mod:`hidden_plugins`).
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,26 +17,24 @@ import pytest
 from sitehelper import Site, site_fixture
 
 import nova_hookspec
-from nova_hookspec._compat import entry_points
 
-__all__ = ["INSTALLED", "Site"]
+HERMETIC = str(Path(__file__).resolve().parent / "hermetic")
+sys.path.insert(0, HERMETIC)
 
+import hidden_plugins  # noqa: E402 - found through the folder just put on sys.path
 
-def _installed_plugin_distributions() -> set[str]:
-    found = entry_points(nova_hookspec.TYPED_GROUP, nova_hookspec.LEGACY_GROUP)
-    return {item.distribution for item in found if item.distribution}
+__all__ = ["HIDDEN", "Site"]
 
-
-#: Plugins installed in the environment that runs the tests (the example
-#: plugins after the README's first command, an operator's own): the suite
-#: blocks them, so each test sees only the distributions it creates.
-INSTALLED = ",".join(sorted(_installed_plugin_distributions()))
+#: The installed plugin distributions the suite hides (their metadata folders).
+HIDDEN = hidden_plugins.installed_plugin_paths()
+os.environ[hidden_plugins.ENV] = os.pathsep.join(HIDDEN)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [HERMETIC, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+hidden_plugins.hide(HIDDEN)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    if INSTALLED:
-        monkeypatch.setenv("NOVA_HOOKSPEC_DISABLE", INSTALLED)
+def _fresh_manager() -> Iterator[None]:
     nova_hookspec.reset()
     yield
     nova_hookspec.reset()

@@ -127,7 +127,7 @@ def test_order_satisfies_every_constraint_and_is_stable(case: dict[str, Any]) ->
     installation = install(case)
     try:
         chain = [name_form(p, case["forms"][p]) for p in case["chain"]]
-        nova_hookspec.configure(order=chain, disable=_conftest_disabled())
+        nova_hookspec.configure(order=chain)
         pre, post = installation.run()
         position = {name: i for i, name in enumerate(pre)}
         assert sorted(pre) == sorted(f"acme-p{i}" for i in range(case["count"]))
@@ -145,12 +145,6 @@ def test_order_satisfies_every_constraint_and_is_stable(case: dict[str, Any]) ->
         installation.close()
 
 
-def _conftest_disabled() -> list[str]:
-    from conftest import INSTALLED
-
-    return [name for name in INSTALLED.split(",") if name]
-
-
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(count=st.integers(2, 5), data=st.data())
@@ -165,7 +159,6 @@ def test_a_cycle_is_one_error_naming_it_and_every_plugin_runs_once(
         for position, index in enumerate(cycle):
             after_me = cycle[(position + 1) % count]
             installation.add(index, {"before": [f"acme-p{after_me}"]})
-        nova_hookspec.configure(disable=_conftest_disabled())
         pre, post = installation.run()
         assert sorted(pre) == sorted(f"acme-p{i}" for i in range(count))  # each once
         assert post == pre
