@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nova_hookspec import __version__, _config, _demo, _launcher, _listing, _scaffold
@@ -137,27 +138,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+@contextlib.contextmanager
+def _plugin_output_to_stderr() -> Iterator[None]:
+    """While plugins load and run, what they print goes to standard error.
+
+    ``list`` and ``check`` write their report (JSON with ``--json``) on
+    standard output: a plugin that prints at import, in a constructor or when
+    called must not land inside it. Both Python's ``sys.stdout`` and file
+    descriptor 1 (C extensions, ``os.write``) are pointed at standard error.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "config_file", None) or getattr(args, "config_dir", None):
         try:
             _config.use_files(args.config_file, args.config_dir)
-        except ImportError as exc:
-            raise SystemExit(f"nova-hookspec: {exc}") from None
+        except (ImportError, _config.ConfigError) as exc:
+            raise SystemExit(f"nova-hookspec {args.command}: {exc}") from None
     if args.command == "demo":
         return _demo.run(sys.stdout, trace=args.trace)
     if args.command == "list":
-        pm = get_plugin_manager()
-        if args.json:
-            print(json.dumps(_listing.list_document(pm), indent=2))
-        else:
-            print(_listing.format_listing(pm))
+        with _plugin_output_to_stderr():
+            pm = get_plugin_manager()
+            text = (json.dumps(_listing.list_document(pm), indent=2) if args.json
+                    else _listing.format_listing(pm))
+        print(text)
         problems = pm.discovery.problems if pm.discovery else []
         for problem in problems:
             print(f"broken plugin {problem.info.name}: {problem.message}", file=sys.stderr)
         return 1 if problems else 0
     if args.command == "check":
-        document = _listing.check_document(get_plugin_manager(), smoke=args.smoke)
+        with _plugin_output_to_stderr():
+            document = _listing.check_document(get_plugin_manager(), smoke=args.smoke)
         print(json.dumps(document, indent=2) if args.json else _listing.format_check(document))
         return int(document["status"])
     if args.command == "run":

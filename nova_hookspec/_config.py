@@ -145,13 +145,34 @@ def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
     return found
 
 
+class ConfigError(ValueError):
+    """A configuration file or folder given to the CLI cannot be read."""
+
+
 def parse(files: Sequence[str], directories: Sequence[str] = ()) -> Any:
-    """A fresh ``ConfigOpts`` parsed from ``files`` (for the CLI's ``--config-file``)."""
+    """A fresh ``ConfigOpts`` parsed from ``files`` (for the CLI's ``--config-file``).
+
+    :raises ConfigError: a file or folder is missing or cannot be parsed.
+    """
     cfg = _cfg()
     if cfg is None:
         raise ImportError("--config-file needs oslo.config (pip install 'nova-hookspec[oslo]')")
     conf = cfg.ConfigOpts()
     args = [arg for f in files for arg in ("--config-file", f)]
     args += [arg for d in directories for arg in ("--config-dir", d)]
-    conf(args, project="nova", default_config_files=[], default_config_dirs=[])
+    try:
+        conf(args, project="nova", default_config_files=[], default_config_dirs=[])
+    except cfg.Error as exc:
+        raise ConfigError(_config_error_text(exc)) from None
     return conf
+
+
+def _config_error_text(exc: Exception) -> str:
+    """oslo.config's message, without the objects some releases put in it."""
+    for attr in ("config_files", "config_dir"):
+        value = getattr(exc, attr, None)
+        if value:
+            names = value if isinstance(value, str) else ", ".join(map(str, value))
+            kind = "file(s)" if attr == "config_files" else "folder"
+            return f"configuration {kind} not found or unreadable: {names}"
+    return str(exc)
