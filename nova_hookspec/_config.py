@@ -116,12 +116,15 @@ def use_files(files: Sequence[str], directories: Sequence[str] = ()) -> None:
     _given[:] = [parse(files, directories)]
 
 
-def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
+def read(conf: Any = None, problems: list[str] | None = None) -> dict[str, tuple[Any, str]]:
     """Each control set in the ``[nova_hookspec]`` group: ``{name: (value, source)}``.
 
     Empty when oslo.config is not imported or the configuration was not
     parsed. Only options the files set are returned (defaults are not).
+    Mistakes in the files (:func:`file_problems`, values that cannot be read)
+    are logged and added to ``problems``.
     """
+    problems = [] if problems is None else problems
     cfg = _cfg() if _given or conf is not None else _cfg_if_imported()
     if cfg is None:
         return {}
@@ -134,15 +137,70 @@ def read(conf: Any = None) -> dict[str, tuple[Any, str]]:
     found: dict[str, tuple[Any, str]] = {}
     where = f"[{GROUP}] in {', '.join(files)}"
     group = getattr(conf, GROUP)
-    for name, _kind, default, _help in OPTIONS:
+    sections = _sections(cfg, files)
+    for message in file_problems(sections):
+        log.warning("%s", message)
+        problems.append(message)
+    for name, kind, default, _help in OPTIONS:
         try:
             value = getattr(group, name)
-        except Exception as exc:  # noqa: BLE001 - a bad value in the file: say so, use the default
-            log.warning("nova_hookspec: option %s of [%s] cannot be read: %s", name, GROUP, exc)
+        except Exception:  # noqa: BLE001 - a bad value in the file: say so, use the default
+            raw = [v for _f, values in sections.get(GROUP, {}).get(name, []) for v in values]
+            shown = repr(raw[-1]) if raw else "its value"
+            expected = " (true/false, yes/no, on/off, 1/0)" if kind == "bool" else ""
+            message = (f"option {name} {where}: {shown} is not a valid {kind}{expected}; "
+                       f"keeping the default, {default}")
+            log.warning("%s", message)
+            problems.append(message)
             continue
         if value != default:
             found[name] = (value, f"{name} {where}")
     return found
+
+
+def _sections(cfg: Any, paths: Sequence[str]) -> dict[str, dict[str, list[tuple[str, list[str]]]]]:
+    """``{section: {option: [(file, values)]}}`` of the files (folders: their
+    ``*.conf``), read with oslo.config's own parser."""
+    import glob
+    import os
+
+    files: list[str] = []
+    for path in paths:
+        files.extend(sorted(glob.glob(os.path.join(path, "*.conf"))) if os.path.isdir(path)
+                     else [path])
+    merged: dict[str, dict[str, list[tuple[str, list[str]]]]] = {}
+    for path in files:
+        sections: dict[str, dict[str, list[str]]] = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except Exception:  # noqa: BLE001 - oslo.config already refused or will refuse it
+            continue
+        for section, options in sections.items():
+            for option, values in options.items():
+                merged.setdefault(section, {}).setdefault(option, []).append((path, values))
+    return merged
+
+
+def file_problems(sections: dict[str, dict[str, list[tuple[str, list[str]]]]]) -> list[str]:
+    """Unknown options in ``[nova_hookspec]`` and sections that look like a
+    misspelling of it, with the nearest valid name."""
+    from nova_hookspec._validation import nearest
+
+    known = [name for name, *_rest in OPTIONS]
+    problems = []
+    for section, options in sections.items():
+        if section == GROUP:
+            for option, places in options.items():
+                if option not in known:
+                    near = nearest(option, known)
+                    hint = f"; did you mean {near!r}?" if near else ""
+                    problems.append(f"unknown option {option!r} in [{GROUP}] of "
+                                    f"{', '.join(f for f, _ in places)}{hint}")
+        elif nearest(section.lower().replace("-", "_"), [GROUP]):
+            files = sorted({f for places in options.values() for f, _ in places})
+            problems.append(f"section [{section}] in {', '.join(files) or 'a file'} is not "
+                            f"read by nova_hookspec; did you mean [{GROUP}]?")
+    return problems
 
 
 class ConfigError(ValueError):

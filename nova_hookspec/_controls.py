@@ -25,6 +25,16 @@ prefixed with a hook point name (``create_instance=...``; spaces allowed).
 A name that matches no installed plugin is warned about once, with the
 nearest installed name. Precedence, per control: :func:`configure`, the
 environment, the configuration files, the default.
+
+Operator mistakes are reported, each once per discovery, as warnings that
+``nova-hookspec check`` counts (it then exits 1): a value that is no
+boolean, a hook-point prefix that names no hook point (a legacy entry-point
+name such as ``build_instance=`` is accepted for its point), a
+``NOVA_HOOKSPEC_*`` variable that nova_hookspec does not know (variables
+``NOVA_HOOKSPEC_<PLUGIN>_*`` of an installed plugin distribution
+``nova-hookspec-<plugin>`` are that plugin's), and, in the configuration
+files, an unknown option or a misspelled ``[nova_hookspec]`` section
+(:func:`nova_hookspec._config.file_problems`).
 """
 
 from __future__ import annotations
@@ -55,8 +65,10 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-def parse_bool(text: str | None, default: bool, source: str) -> bool:
-    """A boolean control's value; an unknown word is reported and ``default`` kept."""
+def parse_bool(text: str | None, default: bool, source: str,
+               problems: list[str] | None = None) -> bool:
+    """A boolean control's value; an unknown word is reported (logged, and added
+    to ``problems``) and ``default`` kept."""
     if text is None:
         return default
     word = text.strip().lower()
@@ -64,9 +76,31 @@ def parse_bool(text: str | None, default: bool, source: str) -> bool:
         return True
     if word in _FALSE:
         return False
-    log.warning("%s=%r is not a boolean (use one of 1/true/yes/on or 0/false/no/off); "
-                "keeping the default, %s", source, text, default)
+    message = (f"{source}={text!r} is not a boolean (use one of 1/true/yes/on or "
+               f"0/false/no/off); keeping the default, {default}")
+    log.warning("%s", message)
+    if problems is not None:
+        problems.append(message)
     return default
+
+
+def known_point(hook: str) -> str | None:
+    """The hook point a ``HOOK=`` prefix names (aliases such as ``build_instance``
+    resolved), or ``None`` if it names none declared."""
+    from nova_hookspec import _points
+
+    point = _points.lookup(hook)
+    return point.name if point is not None else None
+
+
+def _canonical_prefixes(items: tuple[str, ...]) -> tuple[str, ...]:
+    """``HOOK=NAME`` items with a legacy alias prefix rewritten to its point's name."""
+    out = []
+    for item in items:
+        hook, sep, name = item.rpartition("=")
+        point = known_point(hook.strip()) if sep and hook.strip() else None
+        out.append(f"{point}={name.strip()}" if point else item)
+    return tuple(out)
 
 
 def name_key(name: str) -> str:
@@ -100,6 +134,8 @@ class Controls:
     order: tuple[str, ...] = ()
     trace: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: Mistakes found while reading the controls (bad booleans, unknown options).
+    problems: tuple[str, ...] = ()
 
     def order_chains(self, point: str) -> dict[str, list[list[str]]]:
         """The operator's order for ``point``: its own chain and the chain for all points."""
@@ -159,6 +195,54 @@ class Controls:
             self.sources.get("trylast", TRYLAST_ENV): strip(self.trylast),
             self.sources.get("order", ORDER_ENV): strip(self.order),
         }
+
+
+def review(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]:
+    """Every operator mistake in ``controls``, each logged once: the problems found
+    while reading them, hook-point prefixes naming no point, unknown
+    ``NOVA_HOOKSPEC_*`` variables and names matching no installed plugin."""
+    infos = list(infos)
+    return [*controls.problems, *_unknown_points(controls), *_unknown_variables(infos),
+            *warn_unmatched(controls, infos)]
+
+
+def _unknown_points(controls: Controls) -> list[str]:
+    from nova_hookspec import _points
+
+    warnings = []
+    for key in ("tryfirst", "trylast", "order"):
+        for item in getattr(controls, key):
+            hook, sep, _name = item.rpartition("=")
+            hook = hook.strip()
+            if not sep or not hook or known_point(hook):
+                continue
+            candidates = [n for p in _points.points() for n in (p.name, *p.aliases)]
+            near = nearest(hook, candidates)
+            hint = f"; did you mean {near!r}?" if near else ""
+            message = (f"{controls.sources.get(key, SOURCES[key][0])} names hook point "
+                       f"{hook!r} in {item!r}, which is no hook point{hint}")
+            log.warning("%s", message)
+            warnings.append(message)
+    return warnings
+
+
+def _unknown_variables(infos: list[PluginInfo]) -> list[str]:
+    known = {env for env, _option in SOURCES.values()}
+    plugin_prefixes = tuple(
+        normalize(i.distribution).upper().replace("-", "_") + "_"
+        for i in infos if i.distribution and normalize(i.distribution).startswith("nova-hookspec-"))
+    warnings = []
+    for variable in sorted(os.environ):
+        if not variable.startswith("NOVA_HOOKSPEC_") or variable in known:
+            continue
+        if plugin_prefixes and variable.startswith(plugin_prefixes):
+            continue
+        near = nearest(variable, sorted(known))
+        hint = f"; did you mean {near!r}?" if near else ""
+        message = f"environment variable {variable} is not one of nova_hookspec's{hint}"
+        log.warning("%s", message)
+        warnings.append(message)
+    return warnings
 
 
 def warn_unmatched(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]:
@@ -235,22 +319,31 @@ def current(config: Mapping[str, tuple[Any, str]] | None = None) -> Controls:
     configuration files (``config``, from :func:`nova_hookspec._config.read`;
     read here when not given), then the default.
     """
+    problems: list[str] = []
     if config is None:
         from nova_hookspec import _config
 
-        config = _config.read()
-    env = os.environ
+        config = _config.read(problems=problems)
+    env: Mapping[str, str] = os.environ
     sources: dict[str, str] = {}
     values: dict[str, Any] = {}
     for key, (env_name, option) in SOURCES.items():
+        if key == "allow" and env.get(env_name) is not None and not names(env[env_name]):
+            # An empty allow list would fail open: it is ignored, nova.conf's still applies.
+            message = (f"{env_name} names no plugin: ignored, the configuration files' "
+                       f"allow list applies if they have one (to load no entry point, set "
+                       f"{AUTOLOAD_ENV}=1 or autoload = false)")
+            log.warning("%s", message)
+            problems.append(message)
+            env = {k: v for k, v in env.items() if k != env_name}
         if key in _api:
             values[key], sources[key] = _api[key], f"configure({key}=...)"
         elif env.get(env_name) is not None:
             sources[key] = env_name
             if key == "autoload":
-                values[key] = not parse_bool(env[env_name], False, env_name)
+                values[key] = not parse_bool(env[env_name], False, env_name, problems)
             elif key == "trace":
-                values[key] = parse_bool(env[env_name], False, env_name)
+                values[key] = parse_bool(env[env_name], False, env_name, problems)
             else:
                 values[key] = names(env[env_name])
         elif option in config:
@@ -258,7 +351,12 @@ def current(config: Mapping[str, tuple[Any, str]] | None = None) -> Controls:
             values[key] = value if isinstance(value, bool) else tuple(
                 str(v).strip() for v in value if str(v).strip())
     if "allow" in values and not values["allow"]:
-        log.warning("%s names no plugin: ignored (to load no entry point, set %s=1 or "
-                    "autoload = false)", sources["allow"], AUTOLOAD_ENV)
+        message = (f"{sources['allow']} names no plugin: ignored (to load no entry point, "
+                   f"set {AUTOLOAD_ENV}=1 or autoload = false)")
+        log.warning("%s", message)
+        problems.append(message)
         del values["allow"]
-    return Controls(sources=sources, **values)
+    for key in ("tryfirst", "trylast", "order"):
+        if key in values:
+            values[key] = _canonical_prefixes(values[key])
+    return Controls(sources=sources, problems=tuple(problems), **values)

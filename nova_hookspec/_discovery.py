@@ -163,7 +163,7 @@ class Discovery:
         """Scan; register the typed plugins; note the legacy classes per hook point."""
         started = time.perf_counter()
         scanned = list(self.scan())
-        self.report.warnings = _controls.warn_unmatched(self.controls, [i for i, _ in scanned])
+        self.report.warnings = _controls.review(self.controls, [i for i, _ in scanned])
         with self.pm.bulk():
             for info, ep in scanned:
                 if not self.allowed(info):

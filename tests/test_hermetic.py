@@ -39,7 +39,7 @@ def test_suite_ignores_installed_plugins(tmp_path: Path) -> None:
                 raise RuntimeError("an installed legacy class ran inside the test suite")
         """})
     env = {**os.environ, "PYTHONPATH": str(installed.root)}
-    env.pop("NOVA_HOOKSPEC_TEST_HIDDEN", None)
+    env.pop("HOOKSPEC_TESTS_HIDDEN", None)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SENSITIVE],
         cwd=TESTS, capture_output=True, text=True, env=env, timeout=300, check=False)

@@ -74,3 +74,92 @@ def test_missing_configuration_is_a_clear_error(
     assert "Traceback" not in done.stderr
     assert f"nova-hookspec {command}: {expected}" in done.stderr
     assert name in done.stderr
+
+
+# 4. Operator mistakes are reported by check, which exits non-zero.
+
+TYPED = """
+from nova_hookspec import hookimpl
+import hooklog
+
+@hookimpl
+def delete_instance_pre(instance):
+    hooklog.EVENTS.append(({name!r}, instance))
+"""
+
+
+def two_plugins(site: Site) -> None:
+    for name in ("acme-a", "acme-b"):
+        module = name.replace("-", "_")
+        site.add_dist(name, {"nova_hookspec": [f"p = {module}"]},
+                      {module: TYPED.format(name=name)})
+
+
+@pytest.mark.parametrize(("conf", "env", "expected"), [
+    ("[nova_hookspec]\nordr = acme-b, acme-a\n", {},
+     "unknown option 'ordr' in [nova_hookspec] of {path}; did you mean 'order'?"),
+    ("[nova_hookspec]\ndisabel = acme-a\n", {},
+     "unknown option 'disabel' in [nova_hookspec] of {path}; did you mean 'disable'?"),
+    ("[DEFAULT]\ndebug = true\n[nova-hookspec]\norder = acme-b\n", {},
+     "section [nova-hookspec] in {path} is not read by nova_hookspec; "
+     "did you mean [nova_hookspec]?"),
+    ("[nova_hookspec]\nautoload = flase\n", {},
+     "option autoload [nova_hookspec] in {path}: 'flase' is not a valid bool"),
+    ("[nova_hookspec]\ntryfirst = creat_instance=acme-b\n", {},
+     "names hook point 'creat_instance' in 'creat_instance=acme-b', which is no hook point; "
+     "did you mean 'create_instance'?"),
+    ("", {"NOVA_HOOKSPEC_TRACE": "maybe"}, "NOVA_HOOKSPEC_TRACE='maybe' is not a boolean"),
+    ("", {"NOVA_HOOKSPEC_ORDR": "acme-b"},
+     "environment variable NOVA_HOOKSPEC_ORDR is not one of nova_hookspec's; "
+     "did you mean 'NOVA_HOOKSPEC_ORDER'?"),
+    ("", {"NOVA_HOOKSPEC_ORDER": "creat_instance=acme-b,acme-a"},
+     "which is no hook point; did you mean 'create_instance'?"),
+])
+def test_operator_mistakes_fail_check(site: Site, tmp_path: Path, conf: str,
+                                      env: dict[str, str], expected: str) -> None:
+    two_plugins(site)
+    path = tmp_path / "nova.conf"
+    path.write_text(conf or "[DEFAULT]\n")
+    done = cli(site, "check", "--config-file", str(path), env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert expected.format(path=path) in done.stdout
+    assert "1 warning(s)" in done.stdout
+    assert "LocationInfo" not in done.stdout + done.stderr
+    clean = cli(site, "check", "--config-file", str(path) if not conf else os.devnull)
+    assert clean.returncode == 0, clean.stdout
+
+
+def test_legacy_point_name_as_prefix_is_accepted(site: Site, tmp_path: Path) -> None:
+    for name in ("acme-a", "acme-b"):
+        module = name.replace("-", "_")
+        site.add_dist(name, {"nova.hooks": [f"build_instance = {module}:Hook"]}, {
+            module: f"import hooklog\nclass Hook:\n    def pre(self, *a, **k):\n"
+                    f"        hooklog.EVENTS.append({name!r})\n"})
+    done = cli(site, "list", "--json", env={"NOVA_HOOKSPEC_TRYLAST": "build_instance=acme-a"})
+    assert done.returncode == 0, done.stderr
+    [entry] = [e for e in json.loads(done.stdout)["hooks"]
+               if e["hook"] == "build_and_run_instance_pre"]
+    assert [s["distribution"] for s in entry["order"]] == ["acme-b", "acme-a"]
+    checked = cli(site, "check", env={"NOVA_HOOKSPEC_TRYLAST": "build_instance=acme-a"})
+    assert checked.returncode == 0, checked.stdout
+
+
+def test_plugin_variables_of_installed_plugins_are_not_reported(site: Site) -> None:
+    site.add_dist("nova-hookspec-acme", {"nova_hookspec": ["p = acme_a"]},
+                  {"acme_a": TYPED.format(name="acme")})
+    done = cli(site, "check", env={"NOVA_HOOKSPEC_ACME_URL": "http://inventory"})
+    assert done.returncode == 0, done.stdout
+
+
+# 10. An empty allow list in the environment does not drop nova.conf's.
+
+def test_empty_allow_variable_keeps_the_config_files_allow_list(
+        site: Site, tmp_path: Path) -> None:
+    two_plugins(site)
+    path = tmp_path / "nova.conf"
+    path.write_text("[nova_hookspec]\nplugins = acme-a\n")
+    done = cli(site, "check", "--config-file", str(path), env={"NOVA_HOOKSPEC_PLUGINS": ""})
+    assert "blocked acme-b:acme_b: not in the allow list (plugins [nova_hookspec]" in done.stdout
+    assert "ok    acme-a:acme_a" in done.stdout
+    assert "NOVA_HOOKSPEC_PLUGINS names no plugin: ignored" in done.stdout
+    assert done.returncode == 1

@@ -9,7 +9,7 @@ CLI, the kit) does not see them. Hiding them is not the same as disabling
 them through the operator controls, which the tests exercise themselves.
 
 The conftest hides them in the test process and sets
-``NOVA_HOOKSPEC_TEST_HIDDEN`` and ``PYTHONPATH`` so that every Python the
+``HOOKSPEC_TESTS_HIDDEN`` and ``PYTHONPATH`` so that every Python the
 tests start hides them too (through ``sitecustomize``).
 """
 
@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any
 
-ENV = "NOVA_HOOKSPEC_TEST_HIDDEN"
+ENV = "HOOKSPEC_TESTS_HIDDEN"
 GROUPS = ("[nova_hookspec]", "[nova.hooks]")
 
 
@@ -71,6 +71,7 @@ def hide(paths: list[str]) -> None:
     hidden = frozenset(paths)
     if not hidden:
         return
+    _metadata()  # the importlib-metadata backport adds a finder of its own when imported
     sys.meta_path[:] = [
         _Hiding(finder, hidden)
         if hasattr(finder, "find_distributions") and not isinstance(finder, _Hiding)
@@ -80,5 +81,5 @@ def hide(paths: list[str]) -> None:
 
 
 def hide_from_environment() -> None:
-    """Hide what ``NOVA_HOOKSPEC_TEST_HIDDEN`` lists (``os.pathsep``-separated)."""
+    """Hide what ``HOOKSPEC_TESTS_HIDDEN`` lists (``os.pathsep``-separated)."""
     hide([p for p in os.environ.get(ENV, "").split(os.pathsep) if p])

@@ -2,7 +2,7 @@
 hides the plugin distributions installed in the test environment.
 
 See :mod:`hidden_plugins`; nothing happens unless the suite set
-``NOVA_HOOKSPEC_TEST_HIDDEN``.
+``HOOKSPEC_TESTS_HIDDEN``.
 """
 
 import hidden_plugins
