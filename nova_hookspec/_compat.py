@@ -163,6 +163,39 @@ def entry_points(*groups: str) -> Iterator[DistEntryPoint]:
                 yield DistEntryPoint(ep, name, version, problem)
 
 
+def near_miss_groups(groups: tuple[str, ...]) -> Iterator[tuple[str | None, str, str]]:
+    """``(distribution, group, meant)`` for each entry-point group that looks
+    like a misspelling of one of ``groups`` (``nova_hookspecs``, ``nova.hook``).
+
+    A full scan of every distribution's entry points: for ``check``, not for
+    a service's discovery.
+    """
+    import difflib
+
+    def fold(name: str) -> str:
+        return re.sub(r"[-_.]+", "_", name).lower()
+
+    folded = {fold(g): g for g in groups}
+    for dist in metadata().distributions():
+        try:
+            text = dist.read_text("entry_points.txt") or ""
+        except Exception:  # noqa: BLE001 - unreadable: nothing to say about it
+            continue
+        if "nova" not in text.lower():
+            continue
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not (line.startswith("[") and line.endswith("]")):
+                continue
+            group = line[1:-1].strip()
+            if group in groups:
+                continue
+            close = difflib.get_close_matches(fold(group), list(folded), n=1, cutoff=0.85)
+            if close:
+                name, _version, _problem = _name_and_version(dist)
+                yield name, group, folded[close[0]]
+
+
 def console_script(name: str) -> EntryPoint | None:
     """The ``console_scripts`` entry point called ``name``, if one is installed."""
     for found in entry_points("console_scripts"):

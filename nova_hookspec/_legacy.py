@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nova_hookspec import _points
-from nova_hookspec._markers import IMPL_DEFAULTS
+from nova_hookspec._markers import IMPL_DEFAULTS, LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP
 
 if TYPE_CHECKING:
     from nova_hookspec._hooked import HookedFunction
@@ -34,7 +34,7 @@ class LegacyHook:
         pre = getattr(obj, "pre", None)
         post = getattr(obj, "post", None)
         if not callable(pre) and not callable(post):
-            raise TypeError(f"{obj!r} has neither a 'pre' nor a 'post' method")
+            raise TypeError(f"{obj!r} has neither a 'pre' nor a 'post' method{_typed_hint(obj)}")
         self.point = point
         self.obj = obj
         #: The class's own methods by phase, which the fast observer loop calls directly.
@@ -58,7 +58,7 @@ class LegacyHook:
         """Instantiate ``loaded`` (as Nova did, with no arguments) for hook ``hook``."""
         point = _points.declare(hook)
         if not callable(loaded):
-            raise TypeError(f"{loaded!r} is not a class")
+            raise TypeError(f"{loaded!r} is not a class{_typed_hint(loaded)}")
         obj = loaded()
         tryfirst = bool(getattr(obj, "tryfirst", False))
         trylast = bool(getattr(obj, "trylast", False))
@@ -96,3 +96,16 @@ def _post_caller(method: Callable[..., Any]) -> Callable[..., None]:
             method(result, *args, **kwargs)
 
     return post
+
+
+def _typed_hint(obj: object) -> str:
+    """Where an object with ``@hookimpl`` functions belongs, if it has any."""
+    marker = f"{PROJECT_NAME}_impl"
+    try:
+        marked = any(hasattr(getattr(obj, name, None), marker) for name in dir(obj))
+    except Exception:  # noqa: BLE001 - a hostile object: no hint
+        return ""
+    if not marked:
+        return ""
+    return ("; it has @hookimpl functions: a typed plugin is declared in the "
+            f"{TYPED_GROUP!r} entry-point group, not {LEGACY_GROUP!r}")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nova_hookspec import __version__, _pluggy, _points, _smoke
+from nova_hookspec import __version__, _compat, _pluggy, _points, _smoke
 from nova_hookspec._manager import NovaPluginManager, is_core_impl
+from nova_hookspec._markers import LEGACY_GROUP, TYPED_GROUP
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]
         for info in report.registered:
             add(info, "ok", None)
         warnings = list(report.warnings)
+    for distribution, group, meant in _compat.near_miss_groups((TYPED_GROUP, LEGACY_GROUP)):
+        warnings.append(f"distribution {distribution} declares entry points in group "
+                        f"{group!r}, which nova_hookspec does not read; did you mean {meant!r}?")
     calls = [asdict(result) for result in _smoke.smoke_run(pm)] if smoke else None
     failed = any(call["outcome"] == "failed" for call in calls or ())
     broken = any(p["state"] == "broken" for p in plugins)

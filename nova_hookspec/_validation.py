@@ -149,4 +149,9 @@ def check_typed_plugin(plugin: object, parse: Callable[[object, str], Any]) -> N
             "the entry point; its hookimpls are methods that need an instance"
         )
     if not found:
-        raise TypeError(f"{plugin!r} implements no hook (no function marked @hookimpl)")
+        hint = ""
+        if callable(getattr(plugin, "pre", None)) or callable(getattr(plugin, "post", None)):
+            hint = ("; it has 'pre'/'post' methods: a classic nova.hooks class is declared "
+                    "in the 'nova.hooks' entry-point group, its entry-point name the hook "
+                    "name (create_instance = module:Class)")
+        raise TypeError(f"{plugin!r} implements no hook (no function marked @hookimpl){hint}")

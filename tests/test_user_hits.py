@@ -163,3 +163,35 @@ def test_empty_allow_variable_keeps_the_config_files_allow_list(
     assert "ok    acme-a:acme_a" in done.stdout
     assert "NOVA_HOOKSPEC_PLUGINS names no plugin: ignored" in done.stdout
     assert done.returncode == 1
+
+
+# 5. The wrong group, or a near-miss group name, is named with the right one.
+
+def test_typed_module_on_the_legacy_group_is_told_its_group(site: Site) -> None:
+    site.add_dist("acme-typed", {"nova.hooks": ["create_instance = acme_typed"]},
+                  {"acme_typed": TYPED.format(name="acme")})
+    done = cli(site, "check")
+    assert done.returncode == 1
+    assert "is not a class; it has @hookimpl functions: a typed plugin is declared in the " \
+           "'nova_hookspec' entry-point group, not 'nova.hooks'" in done.stdout
+
+
+def test_legacy_class_on_the_typed_group_is_told_its_group(site: Site) -> None:
+    site.add_dist("acme-legacy", {"nova_hookspec": ["create_instance = acme_legacy:Hook"]}, {
+        "acme_legacy": "class Hook:\n    def pre(self, *a, **k):\n        pass\n"})
+    done = cli(site, "check")
+    assert done.returncode == 1
+    assert "it has 'pre'/'post' methods: a classic nova.hooks class is declared in the " \
+           "'nova.hooks' entry-point group" in done.stdout
+
+
+@pytest.mark.parametrize(("group", "meant"), [("nova_hookspecs", "nova_hookspec"),
+                                              ("nova.hook", "nova.hooks"),
+                                              ("nova-hooks", "nova.hooks")])
+def test_near_miss_group_is_reported(site: Site, group: str, meant: str) -> None:
+    site.add_dist("acme-typo", {group: ["create_instance = acme_typo"]},
+                  {"acme_typo": TYPED.format(name="acme")})
+    done = cli(site, "check")
+    assert done.returncode == 1, done.stdout
+    assert (f"distribution acme-typo declares entry points in group {group!r}, which "
+            f"nova_hookspec does not read; did you mean {meant!r}?") in done.stdout
