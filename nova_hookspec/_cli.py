@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
             "Write NAME/ (in DIRECTORY): a pyproject.toml with the entry point, a typed "
             "plugin with one observer and one wrapper (or, with --legacy, a classic "
             "nova.hooks pre/post class), a test written against nova_hookspec's kit and a "
-            "README. 'pip install ./NAME[test] && pytest NAME' passes as written."
+            "README. Then, from DIRECTORY, "
+            f"{_scaffold.INSTALL.format(dist='NAME')} passes as written."
         ),
     )
     new.add_argument("name", help="the plugin's name, e.g. acme-audit")
@@ -190,7 +191,7 @@ def _main(argv: Sequence[str] | None) -> int:
             root = _scaffold.write(args.name, Path(args.directory), legacy=args.legacy)
         except _scaffold.ScaffoldError as exc:
             raise SystemExit(f"nova-hookspec new: {exc}") from None
-        print(f"wrote {root}: pip install ./{root.name} && pytest {root.name}")
+        print(f"wrote {root}; from {root.parent}: {_scaffold.INSTALL.format(dist=root.name)}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse refuses others
 

@@ -3,12 +3,15 @@
 The distribution has a ``pyproject.toml`` with the entry point, the plugin
 (typed: one observer and one wrapper; ``--legacy``: a classic ``nova.hooks``
 pre/post class), a test written against the kit (:mod:`nova_hookspec.testing`)
-and a README. ``pip install ./NAME && pytest NAME`` passes as generated.
+and a README. ``pip install './NAME[test]' && pytest NAME`` passes as generated.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import keyword
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -131,8 +134,10 @@ README = """\
 
 A nova_hookspec plugin for OpenStack Nova ({kind}), made by `nova-hookspec new`.
 
+From the folder that holds `{dist}/`:
+
 ```sh
-pip install '.[test]' && pytest
+{install}
 nova-hookspec check --smoke        # once installed where Nova runs
 ```
 
@@ -147,13 +152,47 @@ class ScaffoldError(ValueError):
     """The plugin cannot be written (a bad name, an existing folder)."""
 
 
+#: How a written plugin is installed and tested, from the folder that holds it:
+#: the command's output, its ``--help`` and the plugin's README all say this.
+INSTALL = "pip install './{dist}[test]' && pytest {dist}"
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*\Z")
+
+#: Modules a plugin must not shadow besides the standard library's and any
+#: importable here: the framework, its dependencies, the test runner, Nova.
+_RESERVED = frozenset({"nova", "nova_hookspec", "pluggy", "pytest", "_pytest", "oslo_config",
+                       "oslo_log", "importlib_metadata", "setuptools", "pip", "test", "tests"})
+
+
 def names(name: str) -> tuple[str, str]:
-    """``(distribution, module)`` for a plugin name such as ``acme-audit``."""
-    dist = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")  # PEP 503 style
+    """``(distribution, module)`` for a plugin name such as ``acme-audit``.
+
+    :raises ScaffoldError: for a name that is not a distribution name as
+        written (no path, no spaces), whose module would be a Python keyword,
+        or would shadow a module (the standard library, nova_hookspec, pytest,
+        Nova, or any importable here).
+    """
+    if not _NAME.match(name):
+        raise ScaffoldError(
+            f"{name!r} is no plugin name: use letters, digits and single '-', '_' or '.' "
+            "between them, starting with a letter (e.g. acme-audit)")
+    dist = re.sub(r"[-_.]+", "-", name.lower())  # PEP 503 style
     module = dist.replace("-", "_")
-    if not dist or not module.isidentifier():
-        raise ScaffoldError(f"{name!r} is no usable plugin name (try letters, digits and -)")
+    if keyword.iskeyword(module) or keyword.iskeyword(module.capitalize()):
+        raise ScaffoldError(f"{name!r} is a Python keyword: its module could not be imported")
+    if module in _RESERVED or module in getattr(sys, "stdlib_module_names", ()) or _importable(
+            module):
+        raise ScaffoldError(
+            f"{name!r} would shadow the module {module!r} that already exists here; "
+            f"choose a name of your own (e.g. acme-{dist})")
     return dist, module
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return True
 
 
 def write(name: str, directory: Path, legacy: bool = False) -> Path:
@@ -163,7 +202,8 @@ def write(name: str, directory: Path, legacy: bool = False) -> Path:
     if root.exists():
         raise ScaffoldError(f"{root} exists already")
     fill = {"dist": dist, "module": module, "version": __version__,
-            "kind": "a legacy pre/post class" if legacy else "typed"}
+            "kind": "a legacy pre/post class" if legacy else "typed",
+            "install": INSTALL.format(dist=dist)}
     if legacy:
         group, entry_point = '"nova.hooks"', f'create_instance = "{module}:CreateInstanceHook"'
         code, test = LEGACY, LEGACY_TEST

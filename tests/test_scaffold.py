@@ -25,7 +25,8 @@ def test_a_new_plugin_passes_its_own_tests_after_pip_install(
     made = run("-m", "nova_hookspec", "new", dist.replace("-", "_").upper(), *options,
                cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    assert made.stdout.strip() == f"wrote {dist}: pip install ./{dist} && pytest {dist}"
+    assert made.stdout.strip() == (
+        f"wrote {dist}; from .: pip install './{dist}[test]' && pytest {dist}")
     target = tmp_path / "site"
     # pip install ./NAME (into a folder of its own: this environment stays as it is)
     installed = run("-m", "pip", "install", "--no-deps", "--target", str(target), f"./{dist}",

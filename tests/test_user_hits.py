@@ -195,3 +195,33 @@ def test_near_miss_group_is_reported(site: Site, group: str, meant: str) -> None
     assert done.returncode == 1, done.stdout
     assert (f"distribution acme-typo declares entry points in group {group!r}, which "
             f"nova_hookspec does not read; did you mean {meant!r}?") in done.stdout
+
+
+# 6. nova-hookspec new refuses names that would break or shadow; one install hint.
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("nova_hookspec", "would shadow the module 'nova_hookspec'"),
+    ("pytest", "would shadow the module 'pytest'"),
+    ("json", "would shadow the module 'json'"),
+    ("class", "is a Python keyword"),
+    ("import", "is a Python keyword"),
+    ("lambda", "is a Python keyword"),
+    ("../evil", "is no plugin name"),
+    ("acme audit", "is no plugin name"),
+    ("acme-", "is no plugin name"),
+])
+def test_new_refuses_bad_names(tmp_path: Path, site: Site, name: str, expected: str) -> None:
+    done = cli(site, "new", name, cwd=tmp_path)
+    assert done.returncode == 1
+    assert expected in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # nothing written
+
+
+def test_new_install_hints_agree(tmp_path: Path, site: Site) -> None:
+    hint = "pip install './acme-audit[test]' && pytest acme-audit"
+    made = cli(site, "new", "acme-audit", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert hint in made.stdout
+    assert hint in (tmp_path / "acme-audit" / "README.md").read_text()
+    helped = cli(site, "new", "--help")
+    assert "pip install './NAME[test]' && pytest NAME" in " ".join(helped.stdout.split())
