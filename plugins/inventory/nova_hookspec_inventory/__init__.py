@@ -84,7 +84,8 @@ class Inventory:
         ]
         with self._db() as conn:
             conn.executemany("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)", rows)
-        LOG.info("inventory: recorded %d instance(s) of reservation %s", len(rows), reservation_id)
+        LOG.info("inventory: recorded %d instance(s) of reservation %s in %s", len(rows),
+                 reservation_id, self.path)
 
     @hookimpl
     def delete_instance_post(self, instance: Any) -> None:
