@@ -171,6 +171,18 @@ class NovaPluginManager(pluggy.PluginManager):
             self._changed()
         return plugin
 
+    def get_name(self, plugin: object) -> str | None:
+        """The name ``plugin`` is registered under, found by identity.
+
+        pluggy compares with ``==``, which runs a plugin's own ``__eq__``: a naive
+        one (``return self.name == other.name``) raises on other objects.
+        """
+        return self._names_by_id.get(id(plugin))
+
+    def is_registered(self, plugin: object) -> bool:
+        """Whether ``plugin`` (this very object) is registered."""
+        return id(plugin) in self._names_by_id
+
     def set_blocked(self, name: str) -> None:
         """Block a plugin name, as pluggy does."""
         with self._lock:
@@ -383,6 +395,9 @@ def _build() -> NovaPluginManager:
         try:
             pm._discoverer = _discovery.discover(pm)
             pm.discovery = pm._discoverer.report
+        except Exception:  # noqa: BLE001 - no plugin may break the hooked call, nor every later one
+            log.exception("nova_hookspec discovery failed; the plugins registered so far run, "
+                          "the others are skipped (nova-hookspec check says more)")
         finally:
             STATE.building = None
         STATE.current = pm

@@ -121,6 +121,10 @@ def declare(name: str) -> HookPoint:
             return point
         if not name.isidentifier():
             raise HookDeclarationError(f"hook name {name!r} is not a Python identifier")
+        if name.startswith("_"):
+            raise HookDeclarationError(
+                f"hook name {name!r} is refused: hook names may not start with '_' (they "
+                "would name attributes of the hook relay, such as '__init__')")
         point = HookPoint(name)
         for hook in point.hook_names:
             other = _by_hook.get(hook) or (_by_name.get(hook) and (_by_name[hook], "call"))
