@@ -395,7 +395,7 @@ def _build() -> NovaPluginManager:
         try:
             pm._discoverer = _discovery.discover(pm)
             pm.discovery = pm._discoverer.report
-        except Exception:  # noqa: BLE001 - no plugin may break the hooked call, nor every later one
+        except Exception:
             log.exception("nova_hookspec discovery failed; the plugins registered so far run, "
                           "the others are skipped (nova-hookspec check says more)")
         finally:
