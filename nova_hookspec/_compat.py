@@ -51,16 +51,32 @@ class EntryPoint(NamedTuple):
     group: str
 
     def load(self) -> Any:
-        """Import the module and return the attribute the value names."""
-        module_name, _, attrs = self.value.partition(":")
-        obj: Any = importlib.import_module(module_name.strip())
-        for attr in filter(None, attrs.split("[", 1)[0].strip().split(".")):
+        """Import the module and return the attribute the value names.
+
+        :raises ValueError: for a line that declares no ``module[:attr]``.
+        """
+        match = _VALUE.match(self.value)
+        if not match:
+            raise ValueError(f"malformed entry point {self.name!r} = {self.value!r}: its "
+                             "value must be 'module' or 'module:attr' (extras '[x]' allowed)")
+        obj: Any = importlib.import_module(match.group("module"))
+        for attr in filter(None, (match.group("attr") or "").split(".")):
             obj = getattr(obj, attr)
         return obj
 
 
+#: ``module``, ``module:attr.attr``, each optionally followed by ``[extras]``.
+_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[[^]]*\]\s*)?\Z")
+
+
 def parse_entry_points(text: str) -> list[EntryPoint]:
-    """The entry points an ``entry_points.txt`` declares, in file order."""
+    """The entry points an ``entry_points.txt`` declares, in file order.
+
+    Lenient where ``importlib.metadata`` is: lines before the first section are
+    ignored, and a malformed line (``name =`` with no value, no ``=``) is kept
+    with what it has, so it fails when loaded (a problem of that one entry
+    point) instead of hiding the distribution's other entry points.
+    """
     found = []
     group = None
     for raw in text.splitlines():
@@ -70,9 +86,9 @@ def parse_entry_points(text: str) -> list[EntryPoint]:
         if line.startswith("[") and line.endswith("]"):
             group = line[1:-1].strip()
             continue
-        name, sep, value = line.partition("=")
-        if not sep or group is None or not name.strip() or not value.strip():
-            raise ValueError(f"malformed entry_points.txt line: {raw!r}")
+        if group is None:
+            continue
+        name, _sep, value = line.partition("=")
         found.append(EntryPoint(name.strip(), value.strip(), group))
     return found
 
@@ -142,23 +158,28 @@ def entry_points(*groups: str) -> Iterator[DistEntryPoint]:
     headers = tuple(f"[{group}]" for group in groups)
     seen: set[str] = set()
     for dist in md.distributions():
+        # Only the first copy of a distribution on sys.path counts, as Python imports
+        # it, even when that copy declares none of our entry points: a stale copy
+        # further down may still declare one.
+        folder, _version = _folder_name(dist)
+        if folder is not None and normalize(folder) in seen:
+            continue
         try:
             text = dist.read_text("entry_points.txt")
         except Exception:  # noqa: BLE001 - unreadable: it declares nothing we can use
-            continue
+            text = None
         if not text or not any(header in text for header in headers):
+            if folder is not None:
+                seen.add(normalize(folder))
             continue
         name, version, problem = _name_and_version(dist)
         key = normalize(name) if name else f"?{id(dist)}"
         if key in seen:
             continue
         seen.add(key)
-        try:
-            eps = parse_entry_points(text)
-        except ValueError as exc:
-            log.warning("distribution %s: its entry points cannot be read: %s", name, exc)
-            continue
-        for ep in eps:
+        if folder is not None:
+            seen.add(normalize(folder))
+        for ep in parse_entry_points(text):
             if ep.group in groups:
                 yield DistEntryPoint(ep, name, version, problem)
 

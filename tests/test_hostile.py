@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import Site
@@ -96,3 +97,58 @@ def test_dunder_legacy_entry_point_is_refused_cleanly(
         assert done.returncode == 1, done.stdout + done.stderr
         assert "set_specification" not in done.stderr  # the crash it was
         assert f"hook name {hook!r} is refused" in done.stdout + done.stderr
+
+
+# 11. A stale copy of a distribution later on sys.path does not run.
+
+def test_stale_copy_later_on_sys_path_is_ignored(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The copy Python imports (first on sys.path): version 2 declares no plugin any more.
+    site.add_dist("acme-stale", {"console_scripts": ["acme = acme_stale:main"]},
+                  {"acme_stale": "def main():\n    pass\n"}, version="2.0")
+    # A stale copy of version 1 further down sys.path still declares one.
+    stale = tmp_path / "stale"
+    info = stale / "acme_stale-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-stale\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[nova_hookspec]\nold = acme_stale_old\n")
+    (stale / "acme_stale_old.py").write_text(
+        "import hooklog\nfrom nova_hookspec import hookimpl\n\n@hookimpl\n"
+        "def delete_instance_pre(instance):\n    hooklog.EVENTS.append(('stale', instance))\n")
+    monkeypatch.syspath_prepend(str(site.root))  # site first, the stale copy after it
+    sys.path.insert(sys.path.index(str(site.root)) + 1, str(stale))
+    try:
+        assert delete("mgr", "ctx", "i-1", []) == "deleted i-1"
+        assert site.events == []
+        assert nova_hookspec.get_plugin_manager().plugin_infos == {}
+    finally:
+        sys.path.remove(str(stale))
+        sys.modules.pop("acme_stale_old", None)
+
+
+# 12. entry_points.txt as importlib.metadata reads it; extras on a module-only value.
+
+def test_entry_points_file_that_importlib_accepts_loads_every_plugin(
+        site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    site.add_dist("acme-odd", {}, {
+        "acme_odd": "import hooklog\nclass Hook:\n    def pre(self, *a, **k):\n"
+                    "        hooklog.EVENTS.append(('legacy', a[2]))\n",
+        "acme_extras": "import hooklog\nfrom nova_hookspec import hookimpl\n\n@hookimpl\n"
+                       "def delete_instance_pre(instance):\n"
+                       "    hooklog.EVENTS.append(('extras', instance))\n"})
+    info = site.root / "acme_odd-1.0.dist-info"
+    (info / "entry_points.txt").write_text(
+        "stray = line before any section\n"
+        "[console_scripts]\n"
+        "acme-broken =\n"
+        "[nova.hooks]\n"
+        "delete_instance = acme_odd:Hook\n"
+        "create_instance =\n"
+        "[nova_hookspec]\n"
+        "extras = acme_extras [fast]\n")
+    assert delete("mgr", "ctx", "i-1", []) == "deleted i-1"
+    assert sorted(site.events) == [("extras", "i-1"), ("legacy", "i-1")]
+    checked = cli(site, "check")
+    assert checked.returncode == 1
+    assert "malformed entry point 'create_instance' = ''" in checked.stdout
+    assert "2 plugin(s) ok, 1 broken" in checked.stdout
