@@ -154,11 +154,13 @@ class NovaPluginManager(pluggy.PluginManager):
                 plugin = self.get_plugin(name)
                 if plugin is None:
                     return None
+            changed = []
             for hook in _pluggy.hook_callers(self):
                 impls = hook.get_hookimpls()
                 kept = [impl for impl in impls if impl.plugin is not plugin]
                 if len(kept) != len(impls):
                     _pluggy.set_impls(hook, kept)
+                    changed.append(hook)
             table = _pluggy.registered(self)
             if table.get(name) is not None:
                 del table[name]
@@ -168,7 +170,8 @@ class NovaPluginManager(pluggy.PluginManager):
             self._seq.pop(name, None)
             self._placement.pop(name, None)
             self._origins.pop(name, None)
-            self._changed()
+            # What it imposed (before=/after=) goes with it: the others are ordered anew.
+            self._reorder(changed)
         return plugin
 
     def get_name(self, plugin: object) -> str | None:

@@ -152,3 +152,34 @@ def test_entry_points_file_that_importlib_accepts_loads_every_plugin(
     assert checked.returncode == 1
     assert "malformed entry point 'create_instance' = ''" in checked.stdout
     assert "2 plugin(s) ok, 1 broken" in checked.stdout
+
+
+# 13. unregister takes back the order the removed plugin imposed.
+
+ORDERED = """
+import hooklog
+from nova_hookspec import hookimpl
+
+@hookimpl{marks}
+def delete_instance_pre(instance):
+    hooklog.EVENTS.append({name!r})
+"""
+
+
+def test_unregister_takes_back_the_order_it_imposed(site: Site) -> None:
+    from nova_hookspec import _listing
+
+    for name, marks in (("acme-a", ""), ("acme-b", ""),
+                        ("acme-c", '(before="acme-a", after="acme-b")')):
+        module = name.replace("-", "_")
+        site.add_dist(name, {"nova_hookspec": [f"p = {module}"]},
+                      {module: ORDERED.format(marks=marks, name=name)})
+    delete("mgr", "ctx", "i-1", [])
+    assert site.events == ["acme-b", "acme-c", "acme-a"]
+    pm = nova_hookspec.get_plugin_manager()
+    pm.unregister(name="acme-c:acme_c")
+    site.events.clear()
+    delete("mgr", "ctx", "i-2", [])
+    assert site.events == ["acme-a", "acme-b"]  # discovery order again
+    rules = [step.rule for step in _listing.run_order(pm, "delete_instance_pre")]
+    assert all(rule.startswith("discovery order #") for rule in rules), rules
