@@ -137,10 +137,12 @@ def resume(
             gen.send(result)
     except StopIteration as stop:
         returned = _pluggy.outcome_of(outcome) if outcome is not None else (stop.value, None)
-        if exc is not None and is_fatal(exc) and returned[1] is not exc:
+        if exc is not None and not is_plugin_failure(exc) and returned[1] is not exc:
+            # FatalHookException, KeyboardInterrupt, SystemExit: never swallowed.
+            what = "a fatal exception" if is_fatal(exc) else type(exc).__name__
             report_failure(
                 plugin_name, hook_name,
-                RuntimeError("a wrapper cannot swallow a fatal exception; it goes on"),
+                RuntimeError(f"a wrapper cannot swallow {what}; it goes on"),
                 "after its yield", instance,
             )
             return None, exc
@@ -154,8 +156,11 @@ def wrapper_raised(
     hook_name: str, plugin_name: str, raised: BaseException, result: object,
     exc: BaseException | None, instance: object = None,
 ) -> Outcome:
-    """A wrapper raised after its ``yield``: re-raising what it was given is no failure."""
-    if raised is exc:
+    """A wrapper raised after its ``yield``: re-raising what it was given is no failure
+    (nor is the ``RuntimeError`` Python makes of a ``StopIteration`` it was given
+    and let through, PEP 479)."""
+    if raised is exc or (isinstance(exc, StopIteration) and isinstance(raised, RuntimeError)
+                         and raised.__cause__ is exc):
         return None, exc
     if not is_plugin_failure(raised):
         if is_fatal(raised):

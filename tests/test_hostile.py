@@ -183,3 +183,73 @@ def test_unregister_takes_back_the_order_it_imposed(site: Site) -> None:
     assert site.events == ["acme-a", "acme-b"]  # discovery order again
     rules = [step.rule for step in _listing.run_order(pm, "delete_instance_pre")]
     assert all(rule.startswith("discovery order #") for rule in rules), rules
+
+
+# 14. KeyboardInterrupt and SystemExit are never swallowed by a wrapper.
+
+SWALLOWER = """
+from nova_hookspec import hookimpl
+
+@hookimpl(wrapper=True, tryfirst=True)
+def delete_instance(instance):
+    try:
+        return (yield)
+    except BaseException:
+        return "swallowed"
+"""
+
+INTERRUPTER = """
+from nova_hookspec import hookimpl
+
+@hookimpl(wrapper=True, trylast=True)
+def delete_instance(instance):
+    yield
+    raise {exc}("from the inner wrapper")
+"""
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("source", ["nova", "plugin"])
+def test_outer_wrapper_cannot_swallow_interrupts(
+        site: Site, exc: type[BaseException], source: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    site.add_dist("acme-swallow", {"nova_hookspec": ["s = acme_swallow"]},
+                  {"acme_swallow": SWALLOWER})
+    if source == "plugin":
+        site.add_dist("acme-interrupt", {"nova_hookspec": ["i = acme_interrupt"]},
+                      {"acme_interrupt": INTERRUPTER.format(exc=exc.__name__)})
+
+        @add_hook("delete_instance")
+        def target(self, context, instance, bdms):
+            return "deleted"
+    else:
+        @add_hook("delete_instance")
+        def target(self, context, instance, bdms):
+            raise exc("from Nova")
+
+    for _ in range(3):  # planned, then through the written runner
+        with pytest.raises(exc):
+            target("mgr", "ctx", "i-1", [])
+    assert any(f"a wrapper cannot swallow {exc.__name__}" in m for m in errors(caplog))
+
+
+# 18. A pass-through wrapper is not blamed when Nova raises StopIteration.
+
+def test_pass_through_wrapper_is_not_blamed_for_novas_stop_iteration(
+        site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    site.add_dist("acme-pass", {"nova_hookspec": ["p = acme_pass"]}, {"acme_pass": """
+from nova_hookspec import hookimpl
+
+@hookimpl(wrapper=True)
+def delete_instance(instance):
+    return (yield)
+"""})
+
+    @add_hook("delete_instance")
+    def target(self, context, instance, bdms):
+        raise StopIteration("Nova's own")
+
+    for _ in range(3):  # planned, then through the written runner
+        with pytest.raises(StopIteration, match="Nova's own"):
+            target("mgr", "ctx", "i-1", [])
+    assert errors(caplog) == []
