@@ -75,8 +75,18 @@ def impl_arguments(
     argnames: Sequence[str], kwargnames: Sequence[str], values: Mapping[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
     """What an implementation is called with: its arguments by position, and
-    those of its defaulted parameters the call provides (on every pluggy release)."""
-    return [values[n] for n in argnames], {n: values[n] for n in kwargnames if n in values}
+    those of its defaulted parameters the call provides (on every pluggy release).
+
+    Defaulted parameters go by position too, in their order, up to the first
+    the call lacks (so a positional-only one works, as in the written
+    runner); the rest by keyword.
+    """
+    args = [values[n] for n in argnames]
+    for index, name in enumerate(kwargnames):
+        if name not in values:
+            return args, {n: values[n] for n in kwargnames[index:] if n in values}
+        args.append(values[name])
+    return args, {}
 
 
 class _Teardown:

@@ -253,3 +253,53 @@ def delete_instance(instance):
         with pytest.raises(StopIteration, match="Nova's own"):
             target("mgr", "ctx", "i-1", [])
     assert errors(caplog) == []
+
+
+# 15. Positional-only parameters work with tracing on and in the kit, as without.
+
+POSITIONAL_ONLY = """
+import hooklog
+from nova_hookspec import hookimpl
+
+class Plugin:
+    @hookimpl
+    def delete_instance_pre(self, instance, context=None, /):
+        hooklog.EVENTS.append(("pre", instance, context))
+
+    @hookimpl(wrapper=True)
+    def delete_instance(self, instance, bdms=None, /):
+        hooklog.EVENTS.append(("wrap", instance, bdms))
+        return (yield)
+
+PLUGIN = Plugin()
+"""
+
+
+@pytest.mark.parametrize("trace", ["0", "1"])
+def test_positional_only_parameters_with_and_without_tracing(
+        site: Site, trace: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("NOVA_HOOKSPEC_TRACE", trace)
+    site.add_dist("acme-posonly", {"nova_hookspec": ["p = acme_posonly:PLUGIN"]},
+                  {"acme_posonly": POSITIONAL_ONLY})
+
+    @add_hook("delete_instance")
+    def target(self, context, instance, bdms):
+        return "deleted"
+
+    assert target("mgr", "ctx", "i-1", ["bdm"]) == "deleted"
+    assert site.events == [("pre", "i-1", "ctx"), ("wrap", "i-1", ["bdm"])]
+    assert errors(caplog) == []
+
+
+def test_positional_only_parameters_in_the_kit(site: Site) -> None:
+    from nova_hookspec.testing import HookTester
+
+    site.add_module("acme_posonly", POSITIONAL_ONLY)
+    import acme_posonly  # type: ignore[import-not-found]
+
+    with HookTester() as tester:
+        tester.register(acme_posonly.PLUGIN)
+        run = tester.run("delete_instance")
+    assert run.failures == []
+    assert [event[0] for event in site.events] == ["pre", "wrap"]
