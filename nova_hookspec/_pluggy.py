@@ -100,8 +100,31 @@ _RESULT_TAKES_EXCEPTION: Final = "exception" in inspect.signature(_ResultClass).
 
 
 def new_impl(plugin: object, plugin_name: str, function: Any, opts: dict[str, Any]) -> Any:
-    """A ``HookImpl`` with every option set (missing ones take their defaults)."""
-    return HookImpl(plugin, plugin_name, function, {**IMPL_DEFAULTS, **opts})
+    """A ``HookImpl`` with every option set (missing ones take their defaults).
+
+    pluggy 0.13 reads a function's parameters with ``getfullargspec``, which
+    does not follow ``functools.wraps``: a decorated hookimpl would be called
+    with no argument. Its parameters are then read as later pluggy releases
+    read them, through ``inspect.signature``.
+    """
+    impl = HookImpl(plugin, plugin_name, function, {**IMPL_DEFAULTS, **opts})
+    if not impl.argnames and not impl.kwargnames and hasattr(function, "__wrapped__"):
+        impl.argnames, impl.kwargnames = _signature_names(function)
+    return impl
+
+
+def _signature_names(function: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(argnames, kwargnames)`` as pluggy 1.x reads them (``self`` left out)."""
+    try:
+        params = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return (), ()
+    if params and params[0].name == "self" and not inspect.ismethod(function):
+        params = params[1:]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    args = tuple(p.name for p in positional if p.default is p.empty)
+    kwargs = tuple(p.name for p in positional if p.default is not p.empty)
+    return args, kwargs
 
 
 def hook_caller(pm: pluggy.PluginManager, hook_name: str) -> Any:
@@ -140,10 +163,13 @@ def track(pm: pluggy.PluginManager, plugin: object, hooks: Sequence[Any] | None)
     table = getattr(pm, "_plugin2hookcallers", None)
     if table is None:
         return
-    if hooks is None:
-        table.pop(plugin, None)
-    else:
-        table[plugin] = list(hooks)
+    try:
+        if hooks is None:
+            table.pop(plugin, None)
+        else:
+            table[plugin] = list(hooks)
+    except TypeError:  # an unhashable plugin (a dataclass instance): pluggy's table
+        pass  # cannot hold it, and nova_hookspec does not read it
 
 
 def is_wrapper(impl: Any) -> bool:

@@ -303,3 +303,56 @@ def test_positional_only_parameters_in_the_kit(site: Site) -> None:
         run = tester.run("delete_instance")
     assert run.failures == []
     assert [event[0] for event in site.events] == ["pre", "wrap"]
+
+
+# 16. A functools.wraps-decorated hookimpl gets its arguments; an unhashable plugin
+# registers (every pluggy, 0.13.1 included).
+
+DECORATED = """
+import dataclasses
+import functools
+import hooklog
+from nova_hookspec import hookimpl
+
+def logged(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        hooklog.EVENTS.append(("logged", function.__name__))
+        return function(*args, **kwargs)
+    return wrapper
+
+@hookimpl
+@logged
+def delete_instance_pre(instance, context):
+    hooklog.EVENTS.append(("pre", instance, context))
+
+@dataclasses.dataclass
+class Unhashable:
+    name: str
+
+    @hookimpl
+    def delete_instance_post(self, instance, result):
+        hooklog.EVENTS.append(("post", self.name, instance, result))
+
+UNHASHABLE = Unhashable("u")
+"""
+
+
+def test_decorated_hookimpl_and_unhashable_plugin(
+        site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    site.add_dist("acme-deco", {"nova_hookspec": ["d = acme_deco",
+                                                  "u = acme_deco:UNHASHABLE"]},
+                  {"acme_deco": DECORATED})
+
+    @add_hook("delete_instance")
+    def target(self, context, instance, bdms):
+        return "deleted"
+
+    assert target("mgr", "ctx", "i-1", []) == "deleted"
+    assert site.events == [("logged", "delete_instance_pre"), ("pre", "i-1", "ctx"),
+                           ("post", "u", "i-1", "deleted")]
+    assert errors(caplog) == []
+    report = nova_hookspec.get_plugin_manager().discovery
+    assert report is not None
+    assert report.problems == []
+    assert len(report.registered) == 2
