@@ -233,8 +233,8 @@ class Discovery:
 
 def _safe(exc: BaseException) -> BaseException | None:
     try:
-        str(exc)
-    except Exception:  # noqa: BLE001 - a broken __str__ would break the log record
+        str(exc).encode("utf-8")
+    except Exception:  # noqa: BLE001 - a broken __str__ (or surrogates) would break the record
         return None
     return exc
 

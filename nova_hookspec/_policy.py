@@ -72,7 +72,18 @@ def describe_exception(exc: BaseException) -> str:
         if isinstance(inner, KeyboardInterrupt):
             raise
         return f"{name} (its message could not be formatted: {type(inner).__name__})"
-    return f"{name}: {text}" if text else name
+    return f"{name}: {printable(text)}" if text else name
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot encode (surrogates: ``os.fsdecode`` of a
+    non-UTF-8 path) shown as ``\\udcff`` escapes, so any log stream or
+    terminal can print it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def phase_of(hook_name: str) -> str:
@@ -121,9 +132,10 @@ def _uuid_of(instance: object) -> str | None:
 
 
 def _safe_exc_info(exc: BaseException) -> BaseException | None:
-    """``exc`` for ``exc_info`` when its traceback can be formatted, else ``None``."""
+    """``exc`` for ``exc_info`` when its traceback can be formatted and printed
+    (its message encodes as UTF-8), else ``None``: the message says it all then."""
     try:
-        str(exc)
+        str(exc).encode("utf-8")
     except BaseException as inner:
         if isinstance(inner, KeyboardInterrupt):
             raise

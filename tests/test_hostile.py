@@ -356,3 +356,22 @@ def test_decorated_hookimpl_and_unhashable_plugin(
     assert report is not None
     assert report.problems == []
     assert len(report.registered) == 2
+
+
+# 17. An error text holding surrogates is printed, not a crash or a logging error.
+
+SURROGATES = """
+import os
+raise ImportError("cannot read " + os.fsdecode(b"/etc/acme/\\xff\\xfe.conf"))
+"""
+
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--json"], ["list"], ["demo"]])
+def test_error_text_with_surrogates_is_printable(site: Site, command: list[str]) -> None:
+    site.add_dist("acme-bytes", {"nova_hookspec": ["b = acme_bytes"]},
+                  {"acme_bytes": SURROGATES})
+    done = cli(site, *command, env={"PYTHONIOENCODING": "utf-8"})
+    assert "UnicodeEncodeError" not in done.stdout + done.stderr
+    assert "--- Logging error ---" not in done.stdout + done.stderr
+    assert r"cannot read /etc/acme/\udcff\udcfe.conf" in done.stdout + done.stderr
+    assert done.returncode == (0 if command == ["demo"] else 1)
