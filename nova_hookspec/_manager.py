@@ -85,12 +85,36 @@ class NovaPluginManager(pluggy.PluginManager):
             if point.name in self._cores:
                 return
             if not point.typed:
+                self._drop_unfit_optional_impls(point)
                 namespace = types.ModuleType(f"nova_hookspec.custom.{point.name}")
                 namespace.__dict__.update(hookspecs.generic_specs(point.name))
                 self.add_hookspecs(namespace)
             core = _executor.CallCore(point.name)
             self.register(core, f"nova_hookspec.core:{point.name}")
             self._cores[point.name] = core
+
+    def _drop_unfit_optional_impls(self, point: _points.HookPoint) -> None:
+        """Implementations registered (``optionalhook``) before ``point`` was declared
+        are checked against it now, as registration would have: one that does not
+        fit (a plain impl on the call hook, an argument the point lacks) is logged
+        and dropped, and the declaration - Nova's module being imported - goes on."""
+        for hook_name in point.hook_names:
+            hook = getattr(self.hook, hook_name, None)
+            if hook is None:
+                continue
+            impls = hook.get_hookimpls()
+            kept = []
+            for impl in impls:
+                problems = list(_validation.hookimpl_problems(
+                    impl.plugin_name, hook_name, impl.function, dict(impl.opts)))
+                if problems:
+                    log.error("nova_hookspec: %s; registered before hook point %r was "
+                              "declared, this implementation is dropped",
+                              "; ".join(problems), point.name)
+                else:
+                    kept.append(impl)
+            if len(kept) != len(impls):
+                _pluggy.set_impls(hook, kept)
 
     # ------------------------------------------------------------ registration
 

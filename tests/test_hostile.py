@@ -375,3 +375,40 @@ def test_error_text_with_surrogates_is_printable(site: Site, command: list[str])
     assert "--- Logging error ---" not in done.stdout + done.stderr
     assert r"cannot read /etc/acme/\udcff\udcfe.conf" in done.stdout + done.stderr
     assert done.returncode == (0 if command == ["demo"] else 1)
+
+
+# 19. optionalhook implementations registered before their custom point is declared.
+
+def test_optional_impls_registered_before_the_point_are_checked_when_it_is_declared(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from nova_hookspec import hookimpl
+
+    events: list[object] = []
+
+    class Early:
+        @hookimpl(optionalhook=True)
+        def acme_resize_pre(self, args):
+            events.append(("pre", args))
+
+        @hookimpl(optionalhook=True)
+        def acme_resize_post(self, instance):  # a custom point has args/kwargs/result only
+            events.append(("post", instance))
+
+        @hookimpl(optionalhook=True)
+        def acme_resize(self, args):  # a plain impl on the call hook
+            events.append(("plain call impl", args))
+
+    nova_hookspec.get_plugin_manager().register(Early(), "early")
+
+    @add_hook("acme_resize")  # Nova's module imports fine
+    def resize(self, instance):
+        return "resized"
+
+    for _ in range(3):
+        assert resize("api", "i-1") == "resized"
+    assert events == [("pre", ("api", "i-1"))] * 3
+    messages = errors(caplog)
+    assert any("plugin 'early', hookimpl 'acme_resize': hook 'acme_resize' takes wrappers only"
+               in m and "is dropped" in m for m in messages)
+    assert any("hook 'acme_resize_post' has no argument 'instance'" in m for m in messages)
+    assert not any("failed in hook" in m for m in messages)
