@@ -108,7 +108,8 @@ def new_impl(plugin: object, plugin_name: str, function: Any, opts: dict[str, An
     read them, through ``inspect.signature``.
     """
     impl = HookImpl(plugin, plugin_name, function, {**IMPL_DEFAULTS, **opts})
-    if not impl.argnames and not impl.kwargnames and hasattr(function, "__wrapped__"):
+    if (hasattr(function, "__wrapped__") and getattr(impl, "argnames", None) == ()
+            and getattr(impl, "kwargnames", None) == ()):
         impl.argnames, impl.kwargnames = _signature_names(function)
     return impl
 
