@@ -282,18 +282,19 @@ SOURCES = {
 def configure(
     *,
     autoload: bool | None = None,
-    disable: Iterable[str] | None = None,
-    allow: Iterable[str] | None = None,
-    tryfirst: Iterable[str] | None = None,
-    trylast: Iterable[str] | None = None,
-    order: Iterable[str] | None = None,
+    disable: Iterable[str] | str | None = None,
+    allow: Iterable[str] | str | None = None,
+    tryfirst: Iterable[str] | str | None = None,
+    trylast: Iterable[str] | str | None = None,
+    order: Iterable[str] | str | None = None,
     trace: bool | None = None,
 ) -> None:
     """Set the operator controls in code (they win over the environment and nova.conf).
 
     Takes effect at the next discovery (call :func:`nova_hookspec.reset` to
     rediscover now). Passing ``None`` for a control leaves it to the
-    environment and the configuration files.
+    environment and the configuration files. A list control takes names, or
+    one string of comma-separated names (``"acme-a, acme-b"``).
 
     :param autoload: ``False`` loads no entry point.
     :param disable: plugins never to load.
@@ -307,7 +308,9 @@ def configure(
              "trylast": trylast, "order": order, "trace": trace}
     _api.clear()
     for key, value in given.items():
-        if value is not None:
+        if isinstance(value, str):  # one string: a comma-separated list, as in the environment
+            _api[key] = names(value)
+        elif value is not None:
             _api[key] = value if isinstance(value, bool) else tuple(str(v).strip() for v in value)
 
 

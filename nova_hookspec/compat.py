@@ -16,6 +16,7 @@ among typed plugins and wrapped by them.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -37,7 +38,11 @@ def _unknown(*args: Any, **kwargs: Any) -> None:
     raise TypeError("HookManager.run_pre/run_post got no function to describe")
 
 
-_described: dict[tuple[str, Callable[..., Any] | None], HookedFunction] = {}
+#: The hooked-function record (its argument plan) of the last functions seen,
+#: most recent last. Bounded: code that passes a fresh ``f`` on every call (a
+#: lambda, a bound method) must not keep every one of them alive.
+_described: OrderedDict[tuple[str, Callable[..., Any] | None], HookedFunction] = OrderedDict()
+_DESCRIBED_MAX = 256
 
 
 class HookManager:
@@ -64,6 +69,10 @@ class HookManager:
             hooked = _described[key] = HookedFunction(
                 self.point, f or _unknown, pass_function=f is not None
             )
+            while len(_described) > _DESCRIBED_MAX:
+                _described.popitem(last=False)
+        else:
+            _described.move_to_end(key)
         hook_kwargs = hooked.plan.bind(tuple(args), kwargs)
         hook_kwargs[HOOKED] = hooked
         pm = _manager.get_plugin_manager()  # every declared point has its specs

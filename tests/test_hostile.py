@@ -412,3 +412,51 @@ def test_optional_impls_registered_before_the_point_are_checked_when_it_is_decla
                in m and "is dropped" in m for m in messages)
     assert any("hook 'acme_resize_post' has no argument 'instance'" in m for m in messages)
     assert not any("failed in hook" in m for m in messages)
+
+
+# 20. compat.HookManager keeps no fresh f alive; configure() takes a string as a list.
+
+def test_compat_run_pre_keeps_no_fresh_function_alive() -> None:
+    import gc
+    import weakref
+
+    from nova_hookspec import compat
+
+    manager = compat.HookManager("acme_bounded")
+    refs = []
+    for n in range(1000):
+        def f(self, instance, n=n):  # a fresh function each call, as a lambda would be
+            return n
+        refs.append(weakref.ref(f))
+        manager.run_pre("acme_bounded", ("api", "i-1"), {}, f=f)
+        manager.run_post("acme_bounded", None, ("api", "i-1"), {}, f=f)
+        del f
+    gc.collect()
+    alive = sum(ref() is not None for ref in refs)
+    assert alive <= compat._DESCRIBED_MAX
+    assert refs[0]() is None
+
+
+def test_configure_takes_one_string_as_a_list(site: Site) -> None:
+    for name in ("acme-evil", "acme-good"):
+        module = name.replace("-", "_")
+        site.add_dist(name, {"nova_hookspec": [f"p = {module}"]}, {module: f"""
+import hooklog
+from nova_hookspec import hookimpl
+
+@hookimpl
+def delete_instance_pre(instance):
+    hooklog.EVENTS.append({name!r})
+"""})
+    try:
+        nova_hookspec.configure(disable="acme-evil")
+        nova_hookspec.reset()
+        delete("mgr", "ctx", "i-1", [])
+        assert site.events == ["acme-good"]
+        nova_hookspec.configure(allow="acme-evil, acme-good", disable="acme-good")
+        nova_hookspec.reset()
+        site.events.clear()
+        delete("mgr", "ctx", "i-1", [])
+        assert site.events == ["acme-evil"]
+    finally:
+        nova_hookspec.configure()
