@@ -42,7 +42,7 @@ class HookedFunction:
     """
 
     __slots__ = ("__weakref__", "_written", "function", "install", "pass_function", "plan",
-                 "point")
+                 "point", "prepare")
 
     def __init__(self, point: HookPoint, function: Callable[..., Any], pass_function: bool) -> None:
         self.point = point
@@ -51,6 +51,10 @@ class HookedFunction:
         self.plan = ArgumentPlan(point, function)
         #: Gives the decorated callable its runner (set by :func:`add_hook`).
         self.install: Callable[[Runner | None], None] | None = None
+        #: Called with this record before each planning of a call (not on the
+        #: written runner's path): :mod:`nova_hookspec.compat` puts Nova's
+        #: ``_HOOKS`` managers in place here.
+        self.prepare: Callable[[HookedFunction], None] | None = None
         self._written: tuple[Dispatch | None, Runner | None] = (None, None)
 
     def __repr__(self) -> str:
@@ -63,6 +67,8 @@ class HookedFunction:
         Works out the runner of the current plan first, and gives it to the
         decorated callable for the calls that follow.
         """
+        if self.prepare is not None:
+            self.prepare(self)
         seen = _dispatch.epoch()
         pm = _manager.get_plugin_manager()
         runner = self.runner(pm, pm.dispatch(self.point))

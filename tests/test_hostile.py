@@ -460,3 +460,78 @@ def delete_instance_pre(instance):
         assert site.events == ["acme-evil"]
     finally:
         nova_hookspec.configure()
+
+
+# 21. compat behaves as Nova's tests of nova.hooks expect (the tests themselves run
+# unchanged in nox -s nova, Nova 21 row).
+
+def test_compat_hook_managers_as_novas_tests_use_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typing import NamedTuple
+
+    from nova_hookspec import compat
+
+    class Extension(NamedTuple):  # stevedore's, as Nova's tests build them
+        name: str
+        entry_point: object
+        plugin: type
+        obj: object
+
+    called: list[str] = []
+
+    class A:
+        def pre(self, *args, **kwargs):
+            called.append("pre-a")
+
+    class B(A):
+        def pre(self, *args, **kwargs):
+            called.append("pre-b")
+
+        def post(self, rv, *args, **kwargs):
+            called.append(f"post-b {rv}")
+
+    class WithFunction:
+        def pre(self, f, *args, **kwargs):
+            called.append(f"pre-{f.__name__}")
+
+    compat.reset()
+    real = compat.HookManager
+    manager = real.make_test_instance(
+        [Extension("acme_hook", None, A, A()), Extension("acme_hook", None, B, B())])
+    monkeypatch.setattr(compat, "HookManager", lambda name: manager)
+    compat.reset()
+
+    @compat.add_hook("acme_hook")
+    def hooked(a):
+        return 42
+
+    @compat.add_hook("acme_fn_hook", pass_function=True)
+    def with_function(a):
+        return 43
+
+    assert hooked(1) == 42
+    assert called == ["pre-a", "pre-b", "post-b 42"]  # in the order given
+    assert compat._HOOKS["acme_hook"] is manager
+    assert [e.plugin for e in compat._HOOKS["acme_hook"].extensions] == [A, B]
+    assert hooked.__hook_name__ == "acme_hook"
+    called.clear()
+    monkeypatch.setattr(compat, "HookManager", lambda name: real.make_test_instance(
+        [Extension(name, None, WithFunction, WithFunction())]))
+    assert with_function(1) == 43
+    assert called == ["pre-with_function"]
+    compat.reset()
+    assert compat._HOOKS == {}
+
+
+def test_compat_manager_lists_the_discovered_classes_in_run_order(site: Site) -> None:
+    from nova_hookspec import compat
+
+    site.add_dist("acme-real", {"nova.hooks": ["acme_real = acme_real:First",
+                                               "acme_real = acme_real:Second"]}, {
+        "acme_real": "class First:\n    def pre(self, *a, **k):\n        pass\n"
+                     "class Second:\n    trylast = True\n"
+                     "    def post(self, rv, *a, **k):\n        pass\n"})
+    extensions = compat.HookManager("acme_real").extensions
+    assert [(e.name, e.plugin.__name__, e.entry_point) for e in extensions] == [
+        ("acme_real", "First", "acme_real = acme_real:First"),
+        ("acme_real", "Second", "acme_real = acme_real:Second")]
+    assert isinstance(extensions[0].obj, extensions[0].plugin)
