@@ -54,6 +54,7 @@ NOVA_MATRIX = [
     ("27.5.1", "2023.1", "3.10"),
     ("29.4.0", "2024.1", "3.11"),
     ("31.3.1", "2025.1", "3.12"),
+    ("32.2.1", "2025.2", "3.12"),
     ("33.0.2", "2026.1", "3.12"),
     ("34.0.0", None, "3.11"),
 ]
@@ -86,6 +87,25 @@ def nova(session: nox.Session, nova: str, series: str | None) -> None:
         # Nova's own unit tests of nova/hooks.py, unchanged, against nova_hookspec.compat.
         session.install(*pins, *NOVA_TEST_REQUIREMENTS, "mock", "openstack-placement==3.0.1")
         session.run("python", "tests_nova/run_nova_hook_tests.py")
+
+
+@nox.session(name="nova-targets", python="3.12")
+def nova_targets(session: nox.Session) -> None:
+    """The four targets (module, callable, parameters) of every Nova release 21 to 34,
+    read from each release's own wheel (downloaded, not installed)."""
+    session.install(".", "pytest")
+    wheels = Path(session.create_tmp()) / "nova-wheels"
+    wheels.mkdir(exist_ok=True)
+    releases = session.run(
+        "python", "-c", "import sys; sys.path.insert(0, 'tests_nova'); "
+        "import test_release_targets as t; print(' '.join(t.RELEASES))", silent=True)
+    for release in str(releases).split():
+        if not any(wheels.glob(f"nova-{release}-*.whl")):
+            session.run("python", "-m", "pip", "download", "--quiet", "--no-deps", "--dest",
+                        str(wheels), f"nova=={release}")
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-c", "tests_nova/pytest.ini",
+                "tests_nova/test_release_targets.py", *session.posargs,
+                env={"NOVA_TARGETS_WHEELS": str(wheels)})
 
 
 #: Nova's functional tests (shipped in its wheel) with the hook points
