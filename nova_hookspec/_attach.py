@@ -14,13 +14,16 @@ Nova's own ``FatalHookException``) keep working, ordered among the rest.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from nova_hookspec import _points, _policy, compat
+from nova_hookspec import _import_hooks, _points, _policy, compat
 from nova_hookspec._hooked import add_hook
 
 log = logging.getLogger("nova_hookspec")
@@ -57,8 +60,10 @@ class Attachment:
     unwrapped_nova_hook: bool
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _attached: dict[str, Attachment] = {}
+#: Hook points waiting for Nova to import their module: point -> module.
+_pending: dict[str, str] = {}
 _saved_hooks_module: dict[str, Any] = {}
 
 
@@ -118,40 +123,102 @@ def _restore_nova_hooks_module() -> None:
 def attach_nova(strict: bool = False) -> dict[str, Attachment]:
     """Put the four hook points into the importable Nova.
 
+    Whenever it is called, Nova works as it does without it. Called after
+    Nova's modules are imported (the launcher, the WSGI entry), it attaches
+    at once. Called before (first thing in a process: a ``sitecustomize``, a
+    wrapper script), it imports nothing of Nova's: each hook point is
+    attached the moment Nova itself imports the module that holds it
+    (:mod:`nova_hookspec._import_hooks`), so Nova's start-up (its monkey
+    patching, its import order) is untouched; :func:`pending` names them.
+
     Idempotent: attaching again changes nothing. A target that cannot be
     imported or found (no Nova installed, a renamed method) is logged at
-    WARNING and left out, or with ``strict=True`` raises :class:`AttachError`.
+    WARNING and left out, or with ``strict=True`` raises :class:`AttachError`
+    (a target found missing when Nova imports its module later is logged at
+    ERROR: an import of Nova's is never failed).
 
-    :returns: the attachments in force, by hook point name.
+    :returns: the attachments in force now, by hook point name.
     """
     problems: list[str] = []
     with _lock:
+        nova_importable = _nova_importable()
         for point in _points.TYPED_POINTS:
-            if point.name in _attached or point.nova_target is None:
+            if point.name in _attached or point.name in _pending or point.nova_target is None:
                 continue
-            try:
-                owner, attribute = _resolve(point.nova_target)
-            except (ImportError, AttributeError) as exc:
-                problems.append(f"{point.name}: cannot attach to {point.nova_target}: {exc}")
+            module_name = point.nova_target.partition(":")[0]
+            if nova_importable and module_name not in sys.modules:
+                _pending[point.name] = module_name
+                _import_hooks.when_imported(module_name, _attach_later(point))
+                log.info("nova_hookspec will attach hook point %r when Nova imports %s",
+                         point.name, module_name)
                 continue
-            original = vars(owner)[attribute]
-            inner = original.__wrapped__ if _is_nova_hook_layer(original) else original
-            hooked = add_hook(point.name)(inner)
-            setattr(owner, attribute, hooked)
-            _attached[point.name] = Attachment(
-                point.name, point.nova_target, owner, attribute, original, hooked,
-                inner is not original,
-            )
-            log.info("nova_hookspec attached hook point %r to %s", point.name, point.nova_target)
+            problem = _attach_point(point)
+            if problem:
+                problems.append(problem)
         if _attached:
             _route_nova_hooks_module()
     for problem in problems:
         log.warning("nova_hookspec: %s", problem)
     if strict and problems:
         raise AttachError("; ".join(problems))
-    if _attached:
+    if _attached or _pending:
         _announce_when_logging_is_set_up()
     return dict(_attached)
+
+
+def _nova_importable() -> bool:
+    """Whether a ``nova`` package can be imported (nothing is imported to know)."""
+    if "nova" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("nova") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _attach_point(point: _points.HookPoint) -> str | None:
+    """Attach one hook point now (its module is imported, or is imported here);
+    return the problem if it cannot be."""
+    assert point.nova_target is not None
+    try:
+        owner, attribute = _resolve(point.nova_target)
+    except (ImportError, AttributeError) as exc:
+        return f"{point.name}: cannot attach to {point.nova_target}: {exc}"
+    original = vars(owner)[attribute]
+    record = getattr(original, "__nova_hookspec__", None)
+    if record is not None and getattr(record, "point", None) is point:
+        # Decorated through nova.hooks routed to compat already (Nova <= 21 importing
+        # a module after another was attached): hooked once, as it stands.
+        hooked, inner = original, original
+    else:
+        inner = original.__wrapped__ if _is_nova_hook_layer(original) else original
+        hooked = add_hook(point.name)(inner)
+        setattr(owner, attribute, hooked)
+    _attached[point.name] = Attachment(
+        point.name, point.nova_target, owner, attribute, original, hooked,
+        inner is not original,
+    )
+    log.info("nova_hookspec attached hook point %r to %s", point.name, point.nova_target)
+    return None
+
+
+def _attach_later(point: _points.HookPoint) -> Callable[[ModuleType], None]:
+    def attach(_module: ModuleType) -> None:
+        with _lock:
+            if _pending.pop(point.name, None) is None:
+                return  # detached meanwhile
+            problem = _attach_point(point)
+            if problem is None:
+                _route_nova_hooks_module()
+        if problem:
+            log.error("nova_hookspec: %s", problem)
+
+    return attach
+
+
+def pending() -> dict[str, str]:
+    """Hook points to be attached when Nova imports their module: point -> module."""
+    return dict(_pending)
 
 
 _oslo_setup: dict[str, Any] = {}
@@ -163,7 +230,11 @@ def announce() -> None:
 
     try:
         pm = _manager.get_plugin_manager()
-        log.info("%s", _listing.summary(pm, sorted(_attached)))
+        line = _listing.summary(pm, sorted(_attached))
+        if _pending:
+            line += (" | to be attached when Nova imports their module: "
+                     + ", ".join(sorted(_pending)))
+        log.info("%s", line)
     except Exception:  # the summary must never stop a service from starting
         log.warning("nova_hookspec: the summary of the hook points could not be made",
                     exc_info=True)
@@ -184,10 +255,25 @@ def _announce_when_logging_is_set_up() -> None:
         if not _oslo_setup:
             announce()
         return
-    try:
-        from oslo_log import log as oslo_log
-    except ImportError:
-        announce()
+    if "oslo_log.log" not in sys.modules:
+        try:
+            found = importlib.util.find_spec("oslo_log") is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            announce()
+            return
+        # Not imported yet: import nothing ahead of Nova's start-up; wait for it.
+        _oslo_setup["waiting"] = True
+        _import_hooks.when_imported("oslo_log.log", _announce_after_setup)
+        return
+    _announce_after_setup(sys.modules["oslo_log.log"])
+
+
+def _announce_after_setup(oslo_log: ModuleType) -> None:
+    """Log the summary right after ``oslo_log.log.setup`` returns."""
+    _oslo_setup.pop("waiting", None)
+    if "original" in _oslo_setup:
         return
     original = oslo_log.setup
 
@@ -199,7 +285,7 @@ def _announce_when_logging_is_set_up() -> None:
             announce()
 
     _oslo_setup["original"] = original
-    oslo_log.setup = setup
+    oslo_log.setup = setup  # type: ignore[attr-defined]
 
 
 def _restore_oslo_setup() -> None:
@@ -217,6 +303,9 @@ def detach_nova() -> dict[str, Attachment]:
         for attachment in detached.values():
             setattr(attachment.owner, attachment.attribute, attachment.original)
         _attached.clear()
+        _pending.clear()
+        _import_hooks.cancel()  # nothing waits for Nova's imports any more
+        _oslo_setup.pop("waiting", None)
         _restore_nova_hooks_module()
         _restore_oslo_setup()
     return detached
