@@ -14,7 +14,12 @@ recorded) and, on Nova <= 21, ``nova-hooks.json`` and ``nova-hooks.jsonl``
    then its delete; a post only after its pre);
 4. the failing plugin's failures were each logged, naming it;
 5. on Nova <= 21, the legacy class got the same calls (hook, phase,
-   argument shapes) from nova_hookspec as from Nova.
+   argument shapes) from nova_hookspec as from Nova;
+6. with ``attached-first.json`` (``attach_nova()`` called before Nova was
+   imported): every point attached in the end and, when the attached run is
+   there too, the typed observers called exactly as in it.
+
+Without ``attached.json`` only the outcomes (1) and check 6 are compared.
 """
 
 from __future__ import annotations
@@ -55,10 +60,14 @@ def _records(directory: Path, name: str) -> list[dict[str, Any]]:
 
 def check(directory: Path) -> list[str]:
     failures: list[str] = []
-    runs = {"baseline": _load(directory, "baseline.json"),
-            "attached": _load(directory, "attached.json")}
+    runs = {"baseline": _load(directory, "baseline.json")}
+    if (directory / "attached.json").exists():
+        runs["attached"] = _load(directory, "attached.json")
     if (directory / "nova-hooks.json").exists():
         runs["nova-hooks"] = _load(directory, "nova-hooks.json")
+    if (directory / "attached-first.json").exists():
+        runs["attached-first"] = _load(directory, "attached-first.json")
+        failures += _attached_first(directory, runs["attached-first"])
     tests = sorted(runs["baseline"]["outcomes"])
 
     print("Nova test outcomes:")
@@ -74,6 +83,8 @@ def check(directory: Path) -> list[str]:
                 if detail:
                     print(f"--- {mode} {test}\n{detail[-3000:]}")
     print("run times: " + ", ".join(f"{m} {r['seconds']:.1f} s" for m, r in runs.items()))
+    if "attached" not in runs:  # outcomes only (the attached-first run of a longer list)
+        return failures
 
     records = _records(directory, "attached.jsonl")
     typed = [r for r in records if r["plugin"] == "typed"]
@@ -112,6 +123,31 @@ def check(directory: Path) -> list[str]:
                             f"nova_hookspec {sorted((legacy - own).items())}")
     elif not legacy:
         failures.append("the legacy class was never called")
+    return failures
+
+
+POINTS = ["build_and_run_instance", "create_instance", "delete_instance",
+          "instance_network_info"]
+
+
+def _attached_first(directory: Path, run: dict[str, Any]) -> list[str]:
+    """With attach_nova() called before Nova was imported: every point attached in
+    the end, and the typed observers called exactly as in the attached run."""
+    failures = []
+    if run.get("attached") != POINTS:
+        failures.append(f"attached-first: attached {run.get('attached')}, not all four")
+    if not (directory / "attached.json").exists():
+        return failures
+    first = Counter((r["test"], r["hook"], r["phase"])
+                    for r in _records(directory, "attached-first.jsonl") if r["plugin"] == "typed")
+    after = Counter((r["test"], r["hook"], r["phase"])
+                    for r in _records(directory, "attached.jsonl") if r["plugin"] == "typed")
+    print(f"typed observer calls: attached {sum(after.values())}, "
+          f"attached-first {sum(first.values())}")
+    if first != after:
+        failures.append(f"attached-first: other observer calls than attached: only first "
+                        f"{sorted((first - after).items())[:5]}, only after "
+                        f"{sorted((after - first).items())[:5]}")
     return failures
 
 

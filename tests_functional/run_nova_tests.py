@@ -4,7 +4,9 @@
 
 MODE is ``baseline`` (nothing of nova_hookspec's is used), ``nova-hooks``
 (Nova <= 21: the probe's legacy class under Nova's own ``nova/hooks.py``) or
-``attached`` (``nova_hookspec.attach_nova()`` first). The probe plugins
+``attached`` (``nova_hookspec.attach_nova()`` once Nova's modules are
+imported, as the launcher does) or ``attached-first`` (``attach_nova()``
+first thing, before anything of Nova is imported). The probe plugins
 record to ``$NOVA_HOOKSPEC_PROBE_RECORD``; this script sets
 ``NOVA_HOOKSPEC_PROBE_TEST`` to the test running, and counts the WARNING
 lines nova_hookspec logs about each plugin.
@@ -55,21 +57,35 @@ class _Result(unittest.TestResult):
 
 
 def main(mode: str, out: str, test_ids: list[str]) -> int:
-    suite = unittest.defaultTestLoader.loadTestsFromNames(test_ids)  # imports Nova first
     warnings = _Warnings()
     logging.getLogger("nova_hookspec").addHandler(warnings)
+    if mode == "attached-first":  # first thing in the process, before Nova is imported
+        import nova_hookspec
+
+        nova_hookspec.attach_nova(strict=True)
+        early = [m for m in ("nova.compute.api", "nova.compute.manager", "nova.network.neutron")
+                 if m in sys.modules]
+        if early:
+            raise SystemExit(f"attach_nova() imported Nova's modules ahead of Nova: {early}")
+    suite = unittest.defaultTestLoader.loadTestsFromNames(test_ids)  # imports Nova
     if mode == "attached":
         import nova_hookspec
 
         nova_hookspec.attach_nova(strict=True)
-    elif mode not in ("baseline", "nova-hooks"):
+    elif mode not in ("baseline", "nova-hooks", "attached-first"):
         raise SystemExit(f"unknown mode {mode!r}")
     result = _Result()
     started = time.perf_counter()
     suite.run(result)
+    attached: list[str] = []
+    if mode.startswith("attached"):
+        import nova_hookspec
+
+        attached = sorted(nova_hookspec._attach.attached())
     with open(out, "w", encoding="utf-8") as handle:
         json.dump({"mode": mode, "outcomes": result.outcomes, "details": result.details,
-                   "warnings": warnings.lines, "seconds": time.perf_counter() - started},
+                   "warnings": warnings.lines, "seconds": time.perf_counter() - started,
+                   "attached": attached},
                   handle, indent=1, sort_keys=True)
     for test_id, outcome in sorted(result.outcomes.items()):
         print(f"{mode}: {outcome:<5} {test_id}")
