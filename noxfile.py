@@ -199,6 +199,39 @@ def nova_functional(session: nox.Session, nova: str, series: str) -> None:
     session.run("python", "tests_functional/compare.py", str(first))
 
 
+@nox.session(name="nova-functional-full")
+@nox.parametrize(
+    ("nova", "series", "python"),
+    FUNCTIONAL_MATRIX,
+    ids=[f"{nova}-{series}" for nova, series, _ in FUNCTIONAL_MATRIX],
+)
+def nova_functional_full(session: nox.Session, nova: str, series: str) -> None:
+    """By hand, not in CI (about 35 minutes a run): Nova's whole functional
+    ``test_servers`` module without nova_hookspec and with attach_nova() called
+    before Nova is imported (probe plugins installed); the outcomes must match."""
+    pins = constraints(series)
+    extra = ["mock", "openstack-placement==3.0.1"] if series == "ussuri" else [
+        "openstack-placement"]
+    session.install(*pins, f"nova=={nova}", *NOVA_TEST_REQUIREMENTS, *extra)
+    session.install(*pins, ".")
+    session.run("python", "tests_functional/prepare.py")
+    tmp = Path(session.create_tmp())
+    probe, results = tmp / "probe", tmp / "results-full"
+    for folder in (probe, results):
+        if folder.exists():
+            shutil.rmtree(folder)
+    results.mkdir()
+    session.install("--no-deps", "--target", str(probe), "./tests_functional/probe")
+    module = "nova.tests.functional.test_servers"
+    session.run("python", "tests_functional/run_nova_tests.py", "baseline",
+                str(results / "baseline.json"), module)
+    session.run("python", "tests_functional/run_nova_tests.py", "attached-first",
+                str(results / "attached-first.json"), module,
+                env={"PYTHONPATH": str(probe),
+                     "NOVA_HOOKSPEC_PROBE_RECORD": str(results / "attached-first.jsonl")})
+    session.run("python", "tests_functional/compare.py", str(results))
+
+
 #: Run with attach_nova() called before Nova is imported, and without nova_hookspec:
 #: Nova's whole functional ServersTest and, on 33, the accelerator and port-binding
 #: tests whose outcome importing Nova's modules early changed.
@@ -213,6 +246,32 @@ ATTACH_FIRST_TESTS = {
         ".test_shelve_offload_with_port",
     ],
 }
+
+
+#: pluggy's own suite runs with NovaPluginManager on the oldest and newest pluggy.
+PLUGGY_SUITE = [("3.8", "0.13.1"), ("3.13", "latest")]
+
+
+@nox.session(name="pluggy-suite")
+@nox.parametrize(("python", "pluggy"), PLUGGY_SUITE,
+                 ids=[f"pluggy-{pluggy}" for _, pluggy in PLUGGY_SUITE])
+def pluggy_suite(session: nox.Session, pluggy: str) -> None:
+    """pluggy's own tests (from the sdist of the installed pluggy) with NovaPluginManager
+    in place of PluginManager; every failure must be a documented difference."""
+    pin = "pluggy" if pluggy == "latest" else f"pluggy=={pluggy}"
+    session.install("--upgrade", ".", pin, "pytest")
+    version = session.run("python", "-c", "import pluggy; print(pluggy.__version__)",
+                          silent=True)
+    version = str(version).strip()
+    tmp = Path(session.create_tmp())
+    folder = tmp / f"pluggy-{version}"
+    if not folder.exists():
+        session.run("python", "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+                    ":all:", "--dest", str(tmp), f"pluggy=={version}")
+        session.run("python", "-c", "import sys, tarfile; "
+                    "tarfile.open(sys.argv[1]).extractall(sys.argv[2])",
+                    str(tmp / f"pluggy-{version}.tar.gz"), str(tmp))
+    session.run("python", "tests_pluggy/run.py", str(folder))
 
 
 PLUGINS = ["plugins/legacy-logger", "plugins/inventory", "plugins/policy"]

@@ -243,7 +243,7 @@ def multicall(
                 args, kwargs = impl_arguments(impl.argnames, impl.kwargnames, caller_kwargs)
             except KeyError as missing:
                 raise _pluggy.HookCallError(
-                    f"hook {hook_name!r} call must provide argument {missing.args[0]!r}"
+                    f"hook call must provide argument {missing.args[0]!r} (hook {hook_name!r})"
                 ) from None
             if _pluggy.is_wrapper(impl):
                 teardown = _start_wrapper(hook_name, impl, args, kwargs, timing,

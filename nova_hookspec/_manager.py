@@ -8,10 +8,12 @@ plugin; the next use discovers again.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import logging
 import threading
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +24,7 @@ from nova_hookspec import (
     _discovery,
     _dispatch,
     _executor,
+    _foreign,
     _markers,
     _ordering,
     _pluggy,
@@ -48,8 +51,14 @@ class NovaPluginManager(pluggy.PluginManager):
     (:mod:`nova_hookspec._executor`), the same on every supported pluggy.
     """
 
-    def __init__(self) -> None:
-        super().__init__(PROJECT_NAME)
+    def __init__(self, project_name: str = PROJECT_NAME, *args: Any, **kwargs: Any) -> None:
+        # pluggy's own further arguments (implprefix on 0.13), passed on as given; its
+        # warnings about them point at the caller, as pluggy's do.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            super().__init__(project_name, *args, **kwargs)
+        for warning in caught:
+            warnings.warn(warning.message, warning.category, stacklevel=2)
         self._executor = _pluggy.install_executor(self, _executor.multicall)
         self._lock = threading.RLock()
         self._dispatch: dict[str, Dispatch | None] = {}
@@ -137,8 +146,11 @@ class NovaPluginManager(pluggy.PluginManager):
         if not isinstance(plugin, (LegacyHook, _executor.CallCore)):
             problems = [
                 problem
-                for attr, _hook, function, opts in found
-                for problem in _validation.hookimpl_problems(plugin_name, attr, function, opts)
+                for attr, hook_name, function, opts in found
+                for problem in (
+                    _validation.generic_problems(plugin_name, attr, opts)
+                    if _foreign.is_foreign(self, hook_name)
+                    else _validation.hookimpl_problems(plugin_name, attr, function, opts))
             ]
             if problems:
                 raise PluginValidationError(plugin, "\n".join(problems))
@@ -153,10 +165,25 @@ class NovaPluginManager(pluggy.PluginManager):
             table[plugin_name] = plugin
             self._names_by_id[id(plugin)] = plugin_name
             self._seq[plugin_name] = next(self._counter)
+            impls = []
+            made = [n for _a, n, _f, _o in found if getattr(self.hook, n, None) is None]
+            try:
+                for _attr, hook_name, function, opts in found:
+                    hook = _pluggy.hook_caller(self, hook_name)
+                    impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
+                    if _foreign.is_foreign(self, hook_name):
+                        _foreign.verify(self, hook, impl)
+                    impls.append((hook, impl))
+            except BaseException:  # no trace of it stays
+                del table[plugin_name]
+                self._names_by_id.pop(id(plugin), None)
+                self._seq.pop(plugin_name, None)
+                for hook_name in made:
+                    with contextlib.suppress(AttributeError):
+                        delattr(self.hook, hook_name)
+                raise
             hooks = []
-            for _attr, hook_name, function, opts in found:
-                hook = _pluggy.hook_caller(self, hook_name)
-                impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
+            for hook, impl in impls:
                 if self._bulk:  # stored, and ordered, once when the bulk ends
                     self._pending.setdefault(hook, []).append(impl)
                 else:
@@ -165,6 +192,11 @@ class NovaPluginManager(pluggy.PluginManager):
             _pluggy.track(self, plugin, hooks)
             if not self._bulk:  # a bulk orders, and replans, once at its end
                 self._reorder(hooks)
+        try:
+            _foreign.replay_history(self, impls)
+        except BaseException:
+            self.unregister(plugin, plugin_name)
+            raise
         return plugin_name
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
@@ -174,12 +206,19 @@ class NovaPluginManager(pluggy.PluginManager):
                 assert plugin is not None, "one of name or plugin needs to be specified"
                 name = self.get_name(plugin)
                 assert name is not None, "plugin is not registered"
+            elif plugin is not None and (
+                    (self.get_plugin(name) or plugin) is not plugin
+                    or (self.get_name(plugin) or name) != name):
+                raise ValueError(f"unregister: plugin {plugin!r} and name {name!r} do not agree")
             if plugin is None:
                 plugin = self.get_plugin(name)
                 if plugin is None:
                     return None
             changed = []
-            for hook in _pluggy.hook_callers(self):
+            # Subset hook callers (pluggy 0.13, 1.0) hold the plugin's impls too.
+            subsets = [h for h in _pluggy.tracked(self, plugin)
+                       if getattr(self.hook, h.name, None) is not h]
+            for hook in [*_pluggy.hook_callers(self), *subsets]:
                 impls = hook.get_hookimpls()
                 kept = [impl for impl in impls if impl.plugin is not plugin]
                 if len(kept) != len(impls):
@@ -197,6 +236,15 @@ class NovaPluginManager(pluggy.PluginManager):
             # What it imposed (before=/after=) goes with it: the others are ordered anew.
             self._reorder(changed)
         return plugin
+
+    def get_plugins(self) -> set[Any]:
+        """The registered plugins (nova_hookspec's own call cores left out)."""
+        return {p for p in super().get_plugins() if not isinstance(p, _executor.CallCore)}
+
+    def list_name_plugin(self) -> list[tuple[str, Any]]:
+        """``(name, plugin)`` of each registered plugin (call cores left out)."""
+        return [(n, p) for n, p in super().list_name_plugin()
+                if not isinstance(p, _executor.CallCore)]
 
     def get_name(self, plugin: object) -> str | None:
         """The name ``plugin`` is registered under, found by identity.
@@ -217,10 +265,30 @@ class NovaPluginManager(pluggy.PluginManager):
             self._changed()
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
-        """The options of a hookimpl (nova_hookspec's marker or pluggy's), or ``None``."""
+        """The options of a hookimpl (nova_hookspec's marker or pluggy's), or ``None``.
+
+        A manager made for another project also reads that project's marker
+        (and, on pluggy 0.13, its ``implprefix``), as pluggy does.
+        """
         if isinstance(plugin, LegacyHook):  # an adapter of ours: its marks are known
             return plugin.opts if name in plugin.hook_names else None
-        return _markers.impl_opts(plugin, name)
+        opts = _markers.impl_opts(plugin, name)
+        if opts is None and (self.project_name != PROJECT_NAME
+                             or getattr(self, "_implprefix", None)):
+            return super().parse_hookimpl_opts(plugin, name)  # pluggy's, as pluggy gives it
+        return opts
+
+    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
+        """pluggy's, plus nova_hookspec's own specifications on a manager made for
+        another project."""
+        opts = super().parse_hookspec_opts(module_or_class, name)
+        if opts is None and self.project_name != PROJECT_NAME:
+            try:  # a property is not run to look for a marker (as pluggy)
+                static = inspect.getattr_static(module_or_class, name)
+            except AttributeError:
+                return None
+            opts = getattr(static, f"{PROJECT_NAME}_spec", None)
+        return opts
 
     # ------------------------------------------------------------ order
 

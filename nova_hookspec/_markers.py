@@ -138,6 +138,11 @@ def impl_opts(plugin: object, attr: str) -> dict[str, Any] | None:
     marked = getattr(static, _IMPL_ATTR, None)
     if not isinstance(marked, dict):
         return None
+    return complete(marked)
+
+
+def complete(marked: dict[str, Any]) -> dict[str, Any]:
+    """Hookimpl options with every key set (pluggy's markers set fewer)."""
     opts = dict(IMPL_DEFAULTS)
     opts.update(marked)
     opts["before"] = _names(opts["before"] or ())

@@ -158,6 +158,16 @@ def registered(pm: pluggy.PluginManager) -> dict[str, object]:
     return table
 
 
+def tracked(pm: pluggy.PluginManager, plugin: object) -> list[Any]:
+    """The hook callers pluggy's table records for ``plugin`` (pluggy 0.13 and 1.0
+    add the callers ``subset_hook_caller`` makes there)."""
+    table = getattr(pm, "_plugin2hookcallers", None)
+    try:
+        return list(table.get(plugin, ())) if table is not None else []
+    except TypeError:  # unhashable
+        return []
+
+
 def track(pm: pluggy.PluginManager, plugin: object, hooks: Sequence[Any] | None) -> None:
     """Record ``plugin``'s hook callers where pluggy keeps a table of them
     (``None``: forget the plugin)."""

@@ -49,6 +49,13 @@ def impl_parameters(function: Callable[..., Any]) -> list[inspect.Parameter]:
     return params
 
 
+def generic_problems(plugin_name: str, attr: str, opts: dict[str, Any]) -> Iterator[str]:
+    """Problems of a hookimpl whatever its hook: marks that exclude each other."""
+    if opts.get("wrapper") and opts.get("hookwrapper"):
+        yield (f"plugin {plugin_name!r}, hookimpl {attr!r}: wrapper=True and "
+               "hookwrapper=True are mutually exclusive (as in pluggy): use wrapper=True")
+
+
 def hookimpl_problems(
     plugin_name: str,
     attr: str,
@@ -56,6 +63,7 @@ def hookimpl_problems(
     opts: dict[str, Any],
 ) -> Iterator[str]:
     """Each problem with one hookimpl, as a sentence naming plugin and hook."""
+    yield from generic_problems(plugin_name, attr, opts)
     hook_name = opts.get("specname") or attr
     where = f"plugin {plugin_name!r}, hookimpl {attr!r}"
     located = _points.hook_phase(hook_name)

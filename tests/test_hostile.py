@@ -535,3 +535,65 @@ def test_compat_manager_lists_the_discovered_classes_in_run_order(site: Site) ->
         ("acme_real", "First", "acme_real = acme_real:First"),
         ("acme_real", "Second", "acme_real = acme_real:Second")]
     assert isinstance(extensions[0].obj, extensions[0].plugin)
+
+
+# 22. Hooks a plugin adds with add_hookspecs behave as in pluggy.
+
+def test_hooks_added_by_a_plugin_work_as_in_pluggy(caplog: pytest.LogCaptureFixture) -> None:
+    import pluggy
+
+    from nova_hookspec import hookimpl, hookspec
+
+    PluginValidationError = pluggy.PluginValidationError  # noqa: N806 - pluggy's own
+    pm = nova_hookspec.get_plugin_manager()
+
+    class AddedSpecs:
+        @hookspec
+        def acme_added(self, value):
+            """A hook another plugin offers."""
+
+        @hookspec(historic=True)
+        def acme_configure(self, config):
+            """Historic: replayed to plugins registered later."""
+
+    pm.add_hookspecs(AddedSpecs)
+    pm.hook.acme_configure.call_historic(kwargs={"config": "cfg"})
+    seen: list[object] = []
+
+    class Implementer:
+        @hookimpl
+        def acme_added(self, value):
+            return value * 2
+
+        @hookimpl
+        def acme_configure(self, config):
+            seen.append(config)
+
+    implementer = Implementer()
+    pm.register(implementer, "implementer")
+    assert pm.hook.acme_added(value=21) == [42]
+    assert seen == ["cfg"]  # the historic call replayed
+
+    class Misspelled:
+        @hookimpl
+        def acme_added(self, valeu):
+            pass
+
+    with pytest.raises(PluginValidationError, match="valeu"):
+        pm.register(Misspelled(), "misspelled")
+    assert pm.get_plugin("misspelled") is None
+
+    class Both:
+        @hookimpl(wrapper=True, hookwrapper=True)
+        def acme_added(self, value):
+            yield
+
+    with pytest.raises(PluginValidationError, match="mutually exclusive"):
+        pm.register(Both(), "both")
+
+    subset = pm.subset_hook_caller("acme_added", remove_plugins=[])
+    assert subset(value=1) == [2]
+    pm.unregister(implementer)
+    assert subset(value=1) == []
+    assert pm.hook.acme_added(value=1) == []
+    assert isinstance(pm, pluggy.PluginManager)
