@@ -138,6 +138,42 @@ FUNCTIONAL_TESTS = [
 ]
 
 
+def _functional_environment(session: nox.Session, nova: str, series: str) -> Path:
+    """Nova with its test requirements and nova_hookspec under the series' constraints,
+    Nova's api-paste.ini in place; the probe plugins in a folder of their own (on
+    the path only when wanted), which is returned."""
+    pins = constraints(series)
+    extra = ["mock", "openstack-placement==3.0.1"] if series == "ussuri" else [
+        "openstack-placement"]
+    session.install(*pins, f"nova=={nova}", *NOVA_TEST_REQUIREMENTS, *extra)
+    session.install(*pins, ".")
+    session.run("python", "tests_functional/prepare.py")  # Nova's api-paste.ini in place
+    probe = _fresh(Path(session.create_tmp()) / "probe")
+    session.install("--no-deps", "--target", str(probe), "./tests_functional/probe")
+    return probe
+
+
+def _fresh(folder: Path) -> Path:
+    """``folder``, emptied."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _compare_attached_first(session: nox.Session, probe: Path, results: Path,
+                            tests: list[str]) -> None:
+    """``tests`` without nova_hookspec and with attach_nova() called before Nova is
+    imported (probe plugins installed); the outcomes must match."""
+    session.run("python", "tests_functional/run_nova_tests.py", "baseline",
+                str(results / "baseline.json"), *tests)
+    session.run("python", "tests_functional/run_nova_tests.py", "attached-first",
+                str(results / "attached-first.json"), *tests,
+                env={"PYTHONPATH": str(probe),
+                     "NOVA_HOOKSPEC_PROBE_RECORD": str(results / "attached-first.jsonl")})
+    session.run("python", "tests_functional/compare.py", str(results))
+
+
 @nox.session(name="nova-functional")
 @nox.parametrize(
     ("nova", "series", "python"),
@@ -146,22 +182,11 @@ FUNCTIONAL_TESTS = [
 )
 def nova_functional(session: nox.Session, nova: str, series: str) -> None:
     """Nova's own functional tests, without nova_hookspec and with the hook points
-    attached and the probe plugins installed; the outcomes must not differ."""
-    pins = constraints(series)
-    extra = ["mock", "openstack-placement==3.0.1"] if series == "ussuri" else [
-        "openstack-placement"]
-    session.install(*pins, f"nova=={nova}", *NOVA_TEST_REQUIREMENTS, *extra)
-    session.install(*pins, ".")
-    session.run("python", "tests_functional/prepare.py")  # Nova's api-paste.ini in place
+    attached (after Nova's import, and before it) and the probe plugins installed;
+    the outcomes must not differ."""
+    probe = _functional_environment(session, nova, series)
     tmp = Path(session.create_tmp())
-    probe = tmp / "probe"
-    results = tmp / "results"
-    for folder in (probe, results):
-        if folder.exists():
-            shutil.rmtree(folder)
-    results.mkdir()
-    # The probe plugins live in a folder of their own, on the path only when wanted.
-    session.install("--no-deps", "--target", str(probe), "./tests_functional/probe")
+    results = _fresh(tmp / "results")
     modes = ["baseline", *(["nova-hooks"] if nova.startswith("21.") else []), "attached",
              "attached-first"]
     for mode in modes:
@@ -173,30 +198,17 @@ def nova_functional(session: nox.Session, nova: str, series: str) -> None:
     session.run("python", "tests_functional/compare.py", str(results))
     # The comparison can fail: the probe's wrapper, told to swallow Nova's exceptions
     # into None, must make it fail.
-    fault = tmp / "results-fault"
-    if fault.exists():
-        shutil.rmtree(fault)
-    fault.mkdir()
+    fault = _fresh(tmp / "results-fault")
     shutil.copy(results / "baseline.json", fault / "baseline.json")
     session.run("python", "tests_functional/run_nova_tests.py", "attached",
                 str(fault / "attached.json"), *FUNCTIONAL_TESTS,
                 env={"PYTHONPATH": str(probe), "NOVA_HOOKSPEC_PROBE_FAULT": "swallow",
                      "NOVA_HOOKSPEC_PROBE_RECORD": str(fault / "attached.jsonl")})
     session.run("python", "tests_functional/compare.py", str(fault), success_codes=[1])
-    # attach_nova() first thing in the process, before Nova is imported, over a
-    # longer list: Nova's whole ServersTest and the tests that import order broke.
-    first = tmp / "results-first"
-    if first.exists():
-        shutil.rmtree(first)
-    first.mkdir()
-    tests = ATTACH_FIRST_TESTS[nova.split(".", maxsplit=1)[0]]
-    session.run("python", "tests_functional/run_nova_tests.py", "baseline",
-                str(first / "baseline.json"), *tests)
-    session.run("python", "tests_functional/run_nova_tests.py", "attached-first",
-                str(first / "attached-first.json"), *tests,
-                env={"PYTHONPATH": str(probe),
-                     "NOVA_HOOKSPEC_PROBE_RECORD": str(first / "attached-first.jsonl")})
-    session.run("python", "tests_functional/compare.py", str(first))
+    # attach_nova() first thing in the process, over a longer list: Nova's whole
+    # ServersTest and the tests that importing Nova's modules early broke.
+    _compare_attached_first(session, probe, _fresh(tmp / "results-first"),
+                            ATTACH_FIRST_TESTS[nova.split(".", maxsplit=1)[0]])
 
 
 @nox.session(name="nova-functional-full")
@@ -209,27 +221,9 @@ def nova_functional_full(session: nox.Session, nova: str, series: str) -> None:
     """By hand, not in CI (about 35 minutes a run): Nova's whole functional
     ``test_servers`` module without nova_hookspec and with attach_nova() called
     before Nova is imported (probe plugins installed); the outcomes must match."""
-    pins = constraints(series)
-    extra = ["mock", "openstack-placement==3.0.1"] if series == "ussuri" else [
-        "openstack-placement"]
-    session.install(*pins, f"nova=={nova}", *NOVA_TEST_REQUIREMENTS, *extra)
-    session.install(*pins, ".")
-    session.run("python", "tests_functional/prepare.py")
-    tmp = Path(session.create_tmp())
-    probe, results = tmp / "probe", tmp / "results-full"
-    for folder in (probe, results):
-        if folder.exists():
-            shutil.rmtree(folder)
-    results.mkdir()
-    session.install("--no-deps", "--target", str(probe), "./tests_functional/probe")
-    module = "nova.tests.functional.test_servers"
-    session.run("python", "tests_functional/run_nova_tests.py", "baseline",
-                str(results / "baseline.json"), module)
-    session.run("python", "tests_functional/run_nova_tests.py", "attached-first",
-                str(results / "attached-first.json"), module,
-                env={"PYTHONPATH": str(probe),
-                     "NOVA_HOOKSPEC_PROBE_RECORD": str(results / "attached-first.jsonl")})
-    session.run("python", "tests_functional/compare.py", str(results))
+    probe = _functional_environment(session, nova, series)
+    _compare_attached_first(session, probe, _fresh(Path(session.create_tmp()) / "results-full"),
+                            ["nova.tests.functional.test_servers"])
 
 
 #: Run with attach_nova() called before Nova is imported, and without nova_hookspec:
