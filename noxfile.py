@@ -138,6 +138,14 @@ FUNCTIONAL_TESTS = [
 ]
 
 
+#: The parameters of every session over FUNCTIONAL_MATRIX.
+_functional_matrix = nox.parametrize(
+    ("nova", "series", "python"),
+    FUNCTIONAL_MATRIX,
+    ids=[f"{nova}-{series}" for nova, series, _ in FUNCTIONAL_MATRIX],
+)
+
+
 def _functional_environment(session: nox.Session, nova: str, series: str) -> Path:
     """Nova with its test requirements and nova_hookspec under the series' constraints,
     Nova's api-paste.ini in place; the probe plugins in a folder of their own (on
@@ -175,11 +183,7 @@ def _compare_attached_first(session: nox.Session, probe: Path, results: Path,
 
 
 @nox.session(name="nova-functional")
-@nox.parametrize(
-    ("nova", "series", "python"),
-    FUNCTIONAL_MATRIX,
-    ids=[f"{nova}-{series}" for nova, series, _ in FUNCTIONAL_MATRIX],
-)
+@_functional_matrix
 def nova_functional(session: nox.Session, nova: str, series: str) -> None:
     """Nova's own functional tests, without nova_hookspec and with the hook points
     attached (after Nova's import, and before it) and the probe plugins installed;
@@ -212,11 +216,7 @@ def nova_functional(session: nox.Session, nova: str, series: str) -> None:
 
 
 @nox.session(name="nova-functional-full")
-@nox.parametrize(
-    ("nova", "series", "python"),
-    FUNCTIONAL_MATRIX,
-    ids=[f"{nova}-{series}" for nova, series, _ in FUNCTIONAL_MATRIX],
-)
+@_functional_matrix
 def nova_functional_full(session: nox.Session, nova: str, series: str) -> None:
     """By hand, not in CI (about 35 minutes a run): Nova's whole functional
     ``test_servers`` module without nova_hookspec and with attach_nova() called

@@ -193,10 +193,7 @@ def near_miss_groups(groups: tuple[str, ...]) -> Iterator[tuple[str | None, str,
     """
     import difflib
 
-    def fold(name: str) -> str:
-        return re.sub(r"[-_.]+", "_", name).lower()
-
-    folded = {fold(g): g for g in groups}
+    folded = {normalize(g): g for g in groups}
     for dist in metadata().distributions():
         try:
             text = dist.read_text("entry_points.txt") or ""
@@ -211,7 +208,7 @@ def near_miss_groups(groups: tuple[str, ...]) -> Iterator[tuple[str | None, str,
             group = line[1:-1].strip()
             if group in groups:
                 continue
-            close = difflib.get_close_matches(fold(group), list(folded), n=1, cutoff=0.85)
+            close = difflib.get_close_matches(normalize(group), list(folded), n=1, cutoff=0.85)
             if close:
                 name, _version, _problem = _name_and_version(dist)
                 yield name, group, folded[close[0]]
