@@ -312,9 +312,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, plugins and this file."""
-    session.install("ruff")
+    """ruff over the package, tests, plugins and this file; the layer contracts
+    of ``.importlinter`` (docs/architecture.md) over the package."""
+    session.install("ruff", "import-linter", "-e", ".")
     session.run("ruff", "check", ".")
+    session.run("lint-imports")
 
 
 @nox.session

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nova_hookspec import _points
+from nova_hookspec._spec import points as _points
 
 
 def main(build: Path) -> int:
@@ -20,7 +20,7 @@ def main(build: Path) -> int:
     ]
     pages = ["migration.html", "call-model.html", "attaching.html", "cli.html",
              "failure-semantics.html", "benchmarks.html", "quickstart.html", "support.html",
-             "ordering.html", "operators.html", "testing.html"]
+             "ordering.html", "operators.html", "testing.html", "architecture.html"]
     absent = [page for page in pages if not (build / page).is_file()]
     if "Migrating from nova.hooks" not in (build / "migration.html").read_text():
         absent.append("migration guide title")

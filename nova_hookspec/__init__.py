@@ -16,13 +16,18 @@ from __future__ import annotations
 __version__ = "0.2.0"
 
 from nova_hookspec import compat, hookspecs
-from nova_hookspec._attach import AttachError, Attachment, attach_nova, detach_nova
-from nova_hookspec._controls import configure
-from nova_hookspec._discovery import PluginInfo
-from nova_hookspec._errors import FatalHookException, HookDeclarationError, PluginValidationError
-from nova_hookspec._hooked import HookedFunction, add_hook
-from nova_hookspec._manager import NovaPluginManager, get_plugin_manager, reset
-from nova_hookspec._markers import LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP, hookimpl, hookspec
+from nova_hookspec._call.hooked import HookedFunction, add_hook
+from nova_hookspec._nova.attach import AttachError, Attachment, attach_nova, detach_nova
+from nova_hookspec._plugins.controls import configure
+from nova_hookspec._plugins.info import PluginInfo
+from nova_hookspec._plugins.manager import NovaPluginManager
+from nova_hookspec._plugins.process import get_plugin_manager, reset
+from nova_hookspec._spec.errors import (
+    FatalHookException,
+    HookDeclarationError,
+    PluginValidationError,
+)
+from nova_hookspec._spec.markers import LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP, hookimpl, hookspec
 
 __all__ = [
     "LEGACY_GROUP",

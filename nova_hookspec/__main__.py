@@ -2,6 +2,6 @@
 
 import sys
 
-from nova_hookspec._cli import main
+from nova_hookspec._cli.main import main
 
 sys.exit(main())

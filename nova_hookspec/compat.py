@@ -31,13 +31,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final, NamedTuple, TypeVar
 from typing import Callable as _Callable
 
-from nova_hookspec import _hooked, _manager
-from nova_hookspec._errors import FatalHookException
-from nova_hookspec._executor import HOOKED
-from nova_hookspec._hooked import HookedFunction
-from nova_hookspec._legacy import LegacyHook
-from nova_hookspec._markers import LEGACY_GROUP
-from nova_hookspec._points import HookPoint, Phase
+from nova_hookspec._call import hooked as _hooked
+from nova_hookspec._call.executor import HOOKED
+from nova_hookspec._call.hooked import HookedFunction
+from nova_hookspec._call.legacy import LegacyHook
+from nova_hookspec._plugins import process as _process
+from nova_hookspec._spec.errors import FatalHookException
+from nova_hookspec._spec.markers import LEGACY_GROUP
+from nova_hookspec._spec.points import HookPoint, Phase
 
 #: The entry-point group of legacy hook classes.
 NS: Final = LEGACY_GROUP
@@ -84,7 +85,7 @@ class HookManager:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.point: HookPoint | None = _manager.declare_point(name)
+        self.point: HookPoint | None = _process.declare_point(name)
         self._given: list[Any] | None = None
         self._installed_in: object = None
 
@@ -111,8 +112,8 @@ class HookManager:
         the loaded legacy classes of its hook point in the order they run."""
         if self._given is not None:
             return list(self._given)
-        point = self.point if self.point is not None else _manager.declare_point(self.name)
-        pm = _manager.get_plugin_manager()
+        point = self.point if self.point is not None else _process.declare_point(self.name)
+        pm = _process.get_plugin_manager()
         pm.load_point(point)
         hook = getattr(pm.hook, point.hook_name("pre"))
         post = getattr(pm.hook, point.hook_name("post"))
@@ -128,11 +129,11 @@ class HookManager:
     def _install(self, name: str) -> None:
         """Run a test instance's classes on hook point ``name`` (once per manager
         and plugin manager)."""
-        pm = _manager.get_plugin_manager()
+        pm = _process.get_plugin_manager()
         if self._given is None or self._installed_in is pm:
             return
         self._installed_in = pm
-        self.point = point = _manager.declare_point(name)
+        self.point = point = _process.declare_point(name)
         with pm.bulk():
             # Code-registered plugins run latest first: the last given goes in first.
             for index in reversed(range(len(self._given))):
@@ -150,7 +151,7 @@ class HookManager:
         f: Callable[..., Any] | None,
         extra: dict[str, Any],
     ) -> None:
-        point = self.point if self.point is not None else _manager.declare_point(self.name)
+        point = self.point if self.point is not None else _process.declare_point(self.name)
         key = (point.name, f)
         hooked = _described.get(key)
         if hooked is None:  # the argument plan is worked out once per function
@@ -163,7 +164,7 @@ class HookManager:
             _described.move_to_end(key)
         hook_kwargs = hooked.plan.bind(tuple(args), kwargs)
         hook_kwargs[HOOKED] = hooked
-        pm = _manager.get_plugin_manager()  # every declared point has its specs
+        pm = _process.get_plugin_manager()  # every declared point has its specs
         pm.load_point(point)
         getattr(pm.hook, point.hook_name(phase))(**hook_kwargs, **extra)
 
@@ -217,4 +218,4 @@ def add_hook(name: str, pass_function: bool = False) -> Callable[[_F], _F]:
 def reset() -> None:
     """Clear loaded hooks: ``_HOOKS``, and every plugin (the next call rediscovers)."""
     _HOOKS.clear()
-    _manager.reset()
+    _process.reset()

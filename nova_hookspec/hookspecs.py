@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Generator, TypeVar
 if TYPE_CHECKING:
     from typing_extensions import TypeAlias
 
-from nova_hookspec import _arguments
-from nova_hookspec._markers import hookspec
+from nova_hookspec._spec import arguments as _arguments
+from nova_hookspec._spec.markers import hookspec
 
 #: ``nova.compute.api.API``.
 ComputeAPI: TypeAlias = Any

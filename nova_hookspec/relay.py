@@ -24,8 +24,8 @@ from typing import Any, Protocol, cast
 
 import pluggy
 
-from nova_hookspec import _points
-from nova_hookspec._manager import get_plugin_manager
+from nova_hookspec._plugins.process import get_plugin_manager
+from nova_hookspec._spec import points as _points
 from nova_hookspec.hookspecs import (
     ComputeAPI,
     ComputeManager,

@@ -37,10 +37,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from nova_hookspec import _controls, _manager, _policy, _standins, _tracing
-from nova_hookspec._hooked import HookedFunction
-from nova_hookspec._legacy import LegacyHook
-from nova_hookspec._manager import NovaPluginManager
+from nova_hookspec._call import policy as _policy
+from nova_hookspec._call import tracing as _tracing
+from nova_hookspec._call.hooked import HookedFunction
+from nova_hookspec._call.legacy import LegacyHook
+from nova_hookspec._nova import standins as _standins
+from nova_hookspec._plugins import controls as _controls
+from nova_hookspec._plugins import process as _process
+from nova_hookspec._plugins.manager import NovaPluginManager
 
 __all__ = ["Call", "Failure", "HookTester", "PointRun", "nova_objects"]
 
@@ -107,7 +111,7 @@ class HookTester:
     # ------------------------------------------------------------ isolation
 
     def __enter__(self) -> HookTester:
-        state = _manager.STATE
+        state = _process.STATE
         self._saved = (state.current, dict(_controls._api))
         self._env = {k: v for k, v in os.environ.items() if k.startswith("NOVA_HOOKSPEC_")}
         for key in self._env:
@@ -121,7 +125,7 @@ class HookTester:
     def __exit__(self, *exc: object) -> None:
         assert self._saved is not None
         current, api = self._saved
-        _manager.STATE.current = current
+        _process.STATE.current = current
         _controls._api.clear()
         _controls._api.update(api)
         os.environ.update(self._env)
@@ -144,7 +148,7 @@ class HookTester:
     ) -> str:
         """Register a classic ``nova.hooks`` class (instantiated as Nova did) on ``hook``,
         the legacy hook name (``build_instance``, ``create_instance``, ...)."""
-        point = _manager.declare_point(hook)
+        point = _process.declare_point(hook)
         obj = cls() if isinstance(cls, type) else cls
         adapter = LegacyHook(point, obj, tryfirst=tryfirst or bool(getattr(obj, "tryfirst", 0)),
                              trylast=trylast or bool(getattr(obj, "trylast", False)))
@@ -178,7 +182,7 @@ class HookTester:
         :returns: the result and a record of what ran and what failed; an
             exception the caller would get is in ``exception``, not raised.
         """
-        hook_point = _manager.declare_point(point)
+        hook_point = _process.declare_point(point)
         if function is None:
             if hook_point.name not in _standins.sample_calls(self.objects):
                 raise ValueError(f"hook point {point!r} has no stand-in: pass function=")

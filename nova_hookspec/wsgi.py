@@ -21,7 +21,7 @@ import importlib
 import threading
 from typing import Any
 
-from nova_hookspec._attach import attach_nova
+from nova_hookspec._nova.attach import attach_nova
 
 _lock = threading.Lock()
 _application: Any = None

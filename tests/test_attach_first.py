@@ -68,7 +68,7 @@ import json, sys
 imported_early = [m for m in ("nova", "nova.compute.api", "nova.compute.manager",
                               "nova.network.neutron", "oslo_log.log") if m in sys.modules]
 import nova_hookspec
-pending = sorted(nova_hookspec._attach.pending())
+pending = sorted(nova_hookspec._nova.attach.pending())
 import nova.network.neutron
 import nova.compute.manager
 import nova.compute.api
@@ -80,7 +80,7 @@ from nova.compute.manager import ComputeManager
 API().create("ctx", "m1", "img")
 ComputeManager()._delete_instance("ctx", "i-1", [])
 print(json.dumps({{"early": imported_early, "pending": pending, "order": nova.ORDER,
-                  "attached": sorted(nova_hookspec._attach.attached()),
+                  "attached": sorted(nova_hookspec._nova.attach.attached()),
                   "events": hooklog.EVENTS}}))
 """
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_hookspec import _points
+from nova_hookspec._spec import points as _points
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -61,7 +61,7 @@ def test_hookspec_docstring_examples_fit_their_specs() -> None:
 
 
 def test_every_environment_variable_is_documented() -> None:
-    code = "\n".join(p.read_text() for p in (ROOT / "nova_hookspec").glob("*.py"))
+    code = "\n".join(p.read_text() for p in (ROOT / "nova_hookspec").rglob("*.py"))
     variables = set(re.findall(r'"(NOVA_HOOKSPEC_[A-Z_]+)"', code))
     assert len(variables) >= 6
     page = (DOCS / "failure-semantics.md").read_text()

@@ -167,7 +167,7 @@ def delete_instance_pre(instance):
 
 
 def test_unregister_takes_back_the_order_it_imposed(site: Site) -> None:
-    from nova_hookspec import _listing
+    from nova_hookspec._cli import listing as _listing
 
     for name, marks in (("acme-a", ""), ("acme-b", ""),
                         ("acme-c", '(before="acme-a", after="acme-b")')):

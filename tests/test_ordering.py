@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from sitehelper import Site
 
 import nova_hookspec
-from nova_hookspec import _listing, add_hook, hookimpl
+from nova_hookspec import add_hook, hookimpl
+from nova_hookspec._cli import listing as _listing
 
 
 @add_hook("delete_instance")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pluggy
 import pytest
 
-from nova_hookspec import _pluggy, hookimpl
+from nova_hookspec import hookimpl
+from nova_hookspec._seams import pluggy_api as _pluggy
 
 
 def test_installed_pluggy_provides_everything_listed() -> None:

@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nova_hookspec
-from nova_hookspec import _dispatch, _points, hookimpl
-from nova_hookspec._legacy import LegacyHook
+from nova_hookspec import hookimpl
+from nova_hookspec._call import dispatch as _dispatch
+from nova_hookspec._call.legacy import LegacyHook
+from nova_hookspec._spec import points as _points
 
 POINT = _points.lookup("delete_instance")
 

@@ -14,7 +14,9 @@ import pytest
 from conftest import Site
 
 import nova_hookspec
-from nova_hookspec import _dispatch, _hooked, add_hook, hookimpl
+from nova_hookspec import add_hook, hookimpl
+from nova_hookspec._call import dispatch as _dispatch
+from nova_hookspec._call import hooked as _hooked
 
 
 class Tagged:

@@ -260,7 +260,7 @@ def test_quickstart_pyproject_is_complete_and_builds(tmp_path: Path) -> None:
 
 
 def test_quickstart_names_the_service_of_every_hook_point() -> None:
-    from nova_hookspec import _points
+    from nova_hookspec._spec import points as _points
 
     page = (DOCS / "quickstart.md").read_text()
     for point in _points.TYPED_POINTS:

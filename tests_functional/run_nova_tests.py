@@ -81,7 +81,7 @@ def main(mode: str, out: str, test_ids: list[str]) -> int:
     if mode.startswith("attached"):
         import nova_hookspec
 
-        attached = sorted(nova_hookspec._attach.attached())
+        attached = sorted(nova_hookspec._nova.attach.attached())
     with open(out, "w", encoding="utf-8") as handle:
         json.dump({"mode": mode, "outcomes": result.outcomes, "details": result.details,
                    "warnings": warnings.lines, "seconds": time.perf_counter() - started,

@@ -19,9 +19,10 @@ import pytest
 from conftest import Site
 
 import nova_hookspec
-from nova_hookspec import _points, hookimpl
-from nova_hookspec._binding import ArgumentPlan
-from nova_hookspec._compat import metadata
+from nova_hookspec import hookimpl
+from nova_hookspec._call.binding import ArgumentPlan
+from nova_hookspec._seams.metadata import metadata
+from nova_hookspec._spec import points as _points
 
 from nova import exception, objects  # isort: skip
 from nova.compute import api as compute_api  # isort: skip
@@ -196,7 +197,7 @@ def main():
     from nova.compute import api
     import nova_hookspec
     # Points whose module Nova has not imported yet are attached when it does.
-    attached = sorted([*nova_hookspec._attach.attached(), *nova_hookspec._attach.pending()])
+    attached = sorted([*nova_hookspec._nova.attach.attached(), *nova_hookspec._nova.attach.pending()])
     hooked = getattr(api.API.create, "__nova_hookspec__", None) is not None
     print("argv", sys.argv[1:], "attached", attached, "hooked", hooked)
     return 3

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from nova_hookspec import _points
-from nova_hookspec._binding import ArgumentPlan
+from nova_hookspec._call.binding import ArgumentPlan
+from nova_hookspec._spec import points as _points
 
 RELEASES = ["21.2.4", "22.4.0", "23.2.2", "24.2.1", "25.3.0", "26.3.0", "27.5.1", "28.3.1",
             "29.4.0", "30.3.0", "31.3.1", "32.2.1", "33.0.2", "34.0.0"]

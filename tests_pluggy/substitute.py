@@ -5,6 +5,6 @@ from __future__ import annotations
 
 import pluggy
 
-from nova_hookspec._manager import NovaPluginManager
+from nova_hookspec._plugins.manager import NovaPluginManager
 
 pluggy.PluginManager = NovaPluginManager  # type: ignore[misc]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nova_hookspec import _points, hookspecs
+from nova_hookspec import hookspecs
+from nova_hookspec._spec import points as _points
 
 HEADER = '''"""A typed view of the hook relay, for code that calls hooks directly.
 
@@ -46,8 +47,8 @@ from typing import Any, Protocol, cast
 
 import pluggy
 
-from nova_hookspec import _points
-from nova_hookspec._manager import get_plugin_manager
+from nova_hookspec._plugins.process import get_plugin_manager
+from nova_hookspec._spec import points as _points
 from nova_hookspec.hookspecs import (
 {imports}
 )

@@ -1,0 +1,236 @@
+"""The ``[nova_hookspec]`` group of a Nova service's own configuration files.
+
+When oslo.config is importable (always inside Nova; otherwise the
+``nova-hookspec[oslo]`` extra), every operator control can be set in
+``nova.conf`` (or any file the service reads with ``--config-file`` /
+``--config-dir``)::
+
+    [nova_hookspec]
+    order = ldap-register, dns, audit
+    disable = acme-legacy-hooks
+    trace = false
+
+The options are registered on oslo.config's global ``CONF`` when first read,
+which works after Nova parsed its command line (oslo.config reads late
+options from the parsed files). They are read at discovery; a process whose
+configuration was not parsed (no Nova service) reads none, and
+``nova-hookspec list/check/demo --config-file F`` parse the files given.
+``oslo-config-generator --namespace nova_hookspec`` prints a commented
+sample (:func:`list_opts`, the ``oslo.config.opts`` entry point).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger("nova_hookspec")
+
+GROUP = "nova_hookspec"
+
+#: (option, kind, default, help): kind is "bool" or "list".
+OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+    ("autoload", "bool", True,
+     "Load plugins from entry points (the nova_hookspec and nova.hooks groups). False "
+     "loads none: only plugins registered in code run."),
+    ("disable", "list", [],
+     "Plugins never to load: distribution names, entry-point names, entry-point values "
+     "(module:attr or a module) or registered plugin names."),
+    ("plugins", "list", None,
+     "If set, load only these plugins (same name forms as 'disable'). Unset: load every "
+     "installed plugin."),
+    ("order", "list", [],
+     "The order in which these plugins run relative to each other, in every phase "
+     "(e.g. 'ldap-register, dns, audit'). An item 'HOOK=NAME' (e.g. "
+     "'create_instance=dns') orders NAME on that hook point only; such a per-point "
+     "order wins over the order for all points, which wins over plugins' own "
+     "before/after declarations. Plugins not named keep their place."),
+    ("tryfirst", "list", [],
+     "Plugins whose implementations run first, whatever their own marks say "
+     "('HOOK=NAME' for one hook point)."),
+    ("trylast", "list", [],
+     "Plugins whose implementations run last, whatever their own marks say "
+     "('HOOK=NAME' for one hook point)."),
+    ("trace", "bool", False,
+     "Log every hook call with per-plugin durations (logger nova_hookspec.trace, INFO)."),
+)
+
+
+def _cfg() -> Any:
+    try:
+        from oslo_config import cfg
+    except ImportError:
+        return None
+    return cfg
+
+
+def _cfg_if_imported() -> Any:
+    """oslo.config's ``cfg`` if something imported it already (a service that
+    parsed its configuration did): reading costs no import otherwise."""
+    return sys.modules.get("oslo_config.cfg")
+
+
+def oslo_options() -> list[Any]:
+    """The options as oslo.config ``Opt`` objects."""
+    cfg = _cfg()
+    if cfg is None:
+        raise ImportError("oslo.config is not installed (pip install 'nova-hookspec[oslo]')")
+    made = []
+    for name, kind, default, help_text in OPTIONS:
+        if kind == "bool":
+            made.append(cfg.BoolOpt(name, default=default, help=help_text))
+        else:
+            made.append(cfg.ListOpt(name, default=default, help=help_text))
+    return made
+
+
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """For ``oslo-config-generator --namespace nova_hookspec``."""
+    return [(GROUP, oslo_options())]
+
+
+def _registered(conf: Any) -> None:
+    cfg = _cfg()
+    with contextlib.suppress(cfg.DuplicateOptError):  # registered already: these very options
+        conf.register_opts(oslo_options(), group=GROUP)
+
+
+def parsed_files(conf: Any) -> Sequence[str] | None:
+    """The config files ``conf`` was parsed with, or ``None`` if it was not parsed."""
+    try:
+        files = list(conf.config_file or [])
+        directories = list(conf.config_dir or []) if hasattr(conf, "config_dir") else []
+    except Exception:  # noqa: BLE001 - NoSuchOptError before parsing, on any release
+        return None
+    return [*files, *(d if isinstance(d, str) else str(d) for d in directories)]
+
+
+_given: list[Any] = []
+
+
+def use_files(files: Sequence[str], directories: Sequence[str] = ()) -> None:
+    """Read the controls from these files from now on (the CLI's ``--config-file``)."""
+    _given[:] = [parse(files, directories)]
+
+
+def read(conf: Any = None, problems: list[str] | None = None) -> dict[str, tuple[Any, str]]:
+    """Each control set in the ``[nova_hookspec]`` group: ``{name: (value, source)}``.
+
+    Empty when oslo.config is not imported or the configuration was not
+    parsed. Only options the files set are returned (defaults are not).
+    Mistakes in the files (:func:`file_problems`, values that cannot be read)
+    are logged and added to ``problems``.
+    """
+    problems = [] if problems is None else problems
+    cfg = _cfg() if _given or conf is not None else _cfg_if_imported()
+    if cfg is None:
+        return {}
+    if conf is None:
+        conf = _given[0] if _given else cfg.CONF
+    files = parsed_files(conf)
+    if not files:
+        return {}
+    _registered(conf)
+    found: dict[str, tuple[Any, str]] = {}
+    where = f"[{GROUP}] in {', '.join(files)}"
+    group = getattr(conf, GROUP)
+    sections = _sections(cfg, files)
+    for message in file_problems(sections):
+        log.warning("%s", message)
+        problems.append(message)
+    for name, kind, default, _help in OPTIONS:
+        try:
+            value = getattr(group, name)
+        except Exception:  # noqa: BLE001 - a bad value in the file: say so, use the default
+            raw = [v for _f, values in sections.get(GROUP, {}).get(name, []) for v in values]
+            shown = repr(raw[-1]) if raw else "its value"
+            expected = " (true/false, yes/no, on/off, 1/0)" if kind == "bool" else ""
+            message = (f"option {name} {where}: {shown} is not a valid {kind}{expected}; "
+                       f"keeping the default, {default}")
+            log.warning("%s", message)
+            problems.append(message)
+            continue
+        if value != default:
+            found[name] = (value, f"{name} {where}")
+    return found
+
+
+def _sections(cfg: Any, paths: Sequence[str]) -> dict[str, dict[str, list[tuple[str, list[str]]]]]:
+    """``{section: {option: [(file, values)]}}`` of the files (folders: their
+    ``*.conf``), read with oslo.config's own parser."""
+    import glob
+    import os
+
+    files: list[str] = []
+    for path in paths:
+        files.extend(sorted(glob.glob(os.path.join(path, "*.conf"))) if os.path.isdir(path)
+                     else [path])
+    merged: dict[str, dict[str, list[tuple[str, list[str]]]]] = {}
+    for path in files:
+        sections: dict[str, dict[str, list[str]]] = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except Exception:  # noqa: BLE001 - oslo.config already refused or will refuse it
+            continue
+        for section, options in sections.items():
+            for option, values in options.items():
+                merged.setdefault(section, {}).setdefault(option, []).append((path, values))
+    return merged
+
+
+def file_problems(sections: dict[str, dict[str, list[tuple[str, list[str]]]]]) -> list[str]:
+    """Unknown options in ``[nova_hookspec]`` and sections that look like a
+    misspelling of it, with the nearest valid name."""
+    from nova_hookspec._plugins.validation import nearest
+
+    known = [name for name, *_rest in OPTIONS]
+    problems = []
+    for section, options in sections.items():
+        if section == GROUP:
+            for option, places in options.items():
+                if option not in known:
+                    near = nearest(option, known)
+                    hint = f"; did you mean {near!r}?" if near else ""
+                    problems.append(f"unknown option {option!r} in [{GROUP}] of "
+                                    f"{', '.join(f for f, _ in places)}{hint}")
+        elif nearest(section.lower().replace("-", "_"), [GROUP]):
+            files = sorted({f for places in options.values() for f, _ in places})
+            problems.append(f"section [{section}] in {', '.join(files) or 'a file'} is not "
+                            f"read by nova_hookspec; did you mean [{GROUP}]?")
+    return problems
+
+
+class ConfigError(ValueError):
+    """A configuration file or folder given to the CLI cannot be read."""
+
+
+def parse(files: Sequence[str], directories: Sequence[str] = ()) -> Any:
+    """A fresh ``ConfigOpts`` parsed from ``files`` (for the CLI's ``--config-file``).
+
+    :raises ConfigError: a file or folder is missing or cannot be parsed.
+    """
+    cfg = _cfg()
+    if cfg is None:
+        raise ImportError("--config-file needs oslo.config (pip install 'nova-hookspec[oslo]')")
+    conf = cfg.ConfigOpts()
+    args = [arg for f in files for arg in ("--config-file", f)]
+    args += [arg for d in directories for arg in ("--config-dir", d)]
+    try:
+        conf(args, project="nova", default_config_files=[], default_config_dirs=[])
+    except cfg.Error as exc:
+        raise ConfigError(_config_error_text(exc)) from None
+    return conf
+
+
+def _config_error_text(exc: Exception) -> str:
+    """oslo.config's message, without the objects some releases put in it."""
+    for attr in ("config_files", "config_dir"):
+        value = getattr(exc, attr, None)
+        if value:
+            names = value if isinstance(value, str) else ", ".join(map(str, value))
+            kind = "file(s)" if attr == "config_files" else "folder"
+            return f"configuration {kind} not found or unreadable: {names}"
+    return str(exc)
