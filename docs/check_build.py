@@ -20,7 +20,7 @@ def main(build: Path) -> int:
     ]
     pages = ["migration.html", "call-model.html", "attaching.html", "cli.html",
              "failure-semantics.html", "benchmarks.html", "quickstart.html", "support.html",
-             "ordering.html", "operators.html", "testing.html", "architecture.html"]
+             "ordering.html", "operators.html", "testing.html", "architecture.html", "deferred.html"]
     absent = [page for page in pages if not (build / page).is_file()]
     if "Migrating from nova.hooks" not in (build / "migration.html").read_text():
         absent.append("migration guide title")

@@ -28,6 +28,7 @@ from nova_hookspec._spec.errors import (
     PluginValidationError,
 )
 from nova_hookspec._spec.markers import LEGACY_GROUP, PROJECT_NAME, TYPED_GROUP, hookimpl, hookspec
+from nova_hookspec.deferred import Delivery, Retry
 
 __all__ = [
     "LEGACY_GROUP",
@@ -35,12 +36,14 @@ __all__ = [
     "TYPED_GROUP",
     "AttachError",
     "Attachment",
+    "Delivery",
     "FatalHookException",
     "HookDeclarationError",
     "HookedFunction",
     "NovaPluginManager",
     "PluginInfo",
     "PluginValidationError",
+    "Retry",
     "__version__",
     "add_hook",
     "attach_nova",

@@ -86,7 +86,9 @@ def _steps(phase: _points.Phase, impls: list[Any]) -> tuple[Step, ...] | None:
             continue
         if _pluggy.is_wrapper(impl) and (phase != "call" or impl.opts.get("hookwrapper")):
             return None
-        legacy = impl.plugin.methods.get(phase) if isinstance(impl.plugin, LegacyHook) else None
+        legacy = (impl.plugin.methods.get(phase)
+                  if isinstance(impl.plugin, LegacyHook) and not impl.opts.get("deferred")
+                  else None)
         steps.append(Step(impl.plugin_name, impl.function, (*impl.argnames, *impl.kwargnames),
                           legacy))
     return tuple(steps)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nova_hookspec import __version__
+from nova_hookspec._cli import deferred as _deferred
 from nova_hookspec._cli import demo as _demo
 from nova_hookspec._cli import listing as _listing
 from nova_hookspec._cli import scaffold as _scaffold
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-m", dest="module", help="run a module, as python -m does")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the program and its arguments")
+    _deferred.add_parsers(commands, _config_arguments)
     return parser
 
 
@@ -174,6 +176,10 @@ def _main(argv: Sequence[str] | None) -> int:
             raise SystemExit(f"nova-hookspec {args.command}: {exc}") from None
     if args.command == "demo":
         return _demo.run(sys.stdout, trace=args.trace)
+    if args.command == "worker":
+        return _deferred.run_worker(args)
+    if args.command == "deferred":
+        return _deferred.run_deferred(args)
     if args.command == "list":
         with _plugin_output_to_stderr():
             pm = get_plugin_manager()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import uuid as _uuid
 from typing import Any
 
+from nova_hookspec.deferred import carry as _carry
+
 
 def _new_uuid() -> str:
     return str(_uuid.uuid4())
@@ -326,3 +328,20 @@ def sample_calls(
             (NetworkAPI(), context, instance, made.network_info()), {}, None,
         ),
     }
+
+
+def _restore(cls: type) -> Any:
+    def restore(state: dict[str, Any]) -> Any:
+        obj: Any = object.__new__(cls)
+        obj.__dict__.update(state)
+        return obj
+
+    return restore
+
+
+# Deferred observers get the stand-ins rebuilt in the worker, as they get Nova's objects.
+_carry.register(RequestContext, lambda c: _carry.scrub_context(vars(c)), _restore(RequestContext))
+_carry.register(Flavor, lambda f: dict(vars(f)), _restore(Flavor))
+_carry.register(Instance, lambda i: dict(vars(i)), _restore(Instance))
+_carry.register(VIF, dict, VIF)
+_carry.register(NetworkInfo, list, NetworkInfo)

@@ -31,7 +31,7 @@ log = logging.getLogger("nova_hookspec")
 
 GROUP = "nova_hookspec"
 
-#: (option, kind, default, help): kind is "bool" or "list".
+#: (option, kind, default, help): kind is "bool", "list", "str", "int" or "float".
 OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("autoload", "bool", True,
      "Load plugins from entry points (the nova_hookspec and nova.hooks groups). False "
@@ -56,6 +56,28 @@ OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
      "('HOOK=NAME' for one hook point)."),
     ("trace", "bool", False,
      "Log every hook call with per-plugin durations (logger nova_hookspec.trace, INFO)."),
+    ("deferred", "list", [],
+     "Plugins whose post observers are deferred: the hooked call writes a job to the "
+     "journal and a worker (nova-hookspec worker) runs it ('HOOK=NAME' for one hook "
+     "point; legacy classes' post methods too)."),
+    ("journal", "str", None,
+     "The deferred jobs' journal of this host, shared by every Nova service on it "
+     "(default: nova_hookspec-journal.sqlite under Nova's state_path, else under "
+     "/var/lib/nova)."),
+    ("journal_sync", "str", "full",
+     "SQLite's synchronous setting for the journal: 'full' (a job survives a power "
+     "loss once the call returned) or 'normal' (faster; the last jobs may be lost on a "
+     "power loss, never on a process crash)."),
+    ("max_attempts", "int", 10,
+     "Runs of a deferred job before it goes to the dead letters."),
+    ("retry_min_backoff", "float", 1.0,
+     "Seconds before the first retry of a failed deferred job; doubled each retry, "
+     "with jitter."),
+    ("retry_max_backoff", "float", 600.0,
+     "Longest wait between two runs of a failed deferred job, in seconds."),
+    ("lease", "float", 30.0,
+     "Seconds a worker holds a deferred job it runs (renewed while it runs); a killed "
+     "worker's jobs run again once their lease is over."),
 )
 
 
@@ -80,10 +102,9 @@ def oslo_options() -> list[Any]:
         raise ImportError("oslo.config is not installed (pip install 'nova-hookspec[oslo]')")
     made = []
     for name, kind, default, help_text in OPTIONS:
-        if kind == "bool":
-            made.append(cfg.BoolOpt(name, default=default, help=help_text))
-        else:
-            made.append(cfg.ListOpt(name, default=default, help=help_text))
+        kinds = {"bool": cfg.BoolOpt, "list": cfg.ListOpt, "str": cfg.StrOpt,
+                 "int": cfg.IntOpt, "float": cfg.FloatOpt}
+        made.append(kinds[kind](name, default=default, help=help_text))
     return made
 
 

@@ -60,6 +60,7 @@ TRYFIRST_ENV = "NOVA_HOOKSPEC_TRYFIRST"
 TRYLAST_ENV = "NOVA_HOOKSPEC_TRYLAST"
 ORDER_ENV = "NOVA_HOOKSPEC_ORDER"
 TRACE_ENV = "NOVA_HOOKSPEC_TRACE"
+DEFERRED_ENV = "NOVA_HOOKSPEC_DEFERRED"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -133,6 +134,7 @@ class Controls:
     trylast: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
     trace: bool = False
+    deferred: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     #: Mistakes found while reading the controls (bad booleans, unknown options).
     problems: tuple[str, ...] = ()
@@ -194,7 +196,17 @@ class Controls:
             self.sources.get("tryfirst", TRYFIRST_ENV): strip(self.tryfirst),
             self.sources.get("trylast", TRYLAST_ENV): strip(self.trylast),
             self.sources.get("order", ORDER_ENV): strip(self.order),
+            self.sources.get("deferred", DEFERRED_ENV): strip(self.deferred),
         }
+
+    def defers(self, keys: frozenset[str], point: str) -> bool:
+        """Whether the operator defers the post observers of the plugin known by
+        ``keys`` on hook point ``point``."""
+        for item in self.deferred:
+            hook, _, name = item.rpartition("=")
+            if name_key(name) in keys and hook.strip() in ("", point):
+                return True
+        return False
 
 
 def review(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]:
@@ -210,7 +222,7 @@ def _unknown_points(controls: Controls) -> list[str]:
     from nova_hookspec._spec import points as _points
 
     warnings = []
-    for key in ("tryfirst", "trylast", "order"):
+    for key in ("tryfirst", "trylast", "order", "deferred"):
         for item in getattr(controls, key):
             hook, sep, _name = item.rpartition("=")
             hook = hook.strip()
@@ -276,6 +288,7 @@ SOURCES = {
     "trylast": (TRYLAST_ENV, "trylast"),
     "order": (ORDER_ENV, "order"),
     "trace": (TRACE_ENV, "trace"),
+    "deferred": (DEFERRED_ENV, "deferred"),
 }
 
 
@@ -288,6 +301,7 @@ def configure(
     trylast: Iterable[str] | str | None = None,
     order: Iterable[str] | str | None = None,
     trace: bool | None = None,
+    deferred: Iterable[str] | str | None = None,
 ) -> None:
     """Set the operator controls in code (they win over the environment and nova.conf).
 
@@ -303,9 +317,11 @@ def configure(
     :param trylast: plugins (optionally ``hook=plugin``) that run last.
     :param order: plugins in the order they run (optionally ``hook=plugin``).
     :param trace: log every hook call with per-plugin durations.
+    :param deferred: plugins (optionally ``hook=plugin``) whose post observers a
+        worker runs (:mod:`nova_hookspec.deferred`).
     """
     given = {"autoload": autoload, "disable": disable, "allow": allow, "tryfirst": tryfirst,
-             "trylast": trylast, "order": order, "trace": trace}
+             "trylast": trylast, "order": order, "trace": trace, "deferred": deferred}
     _api.clear()
     for key, value in given.items():
         if isinstance(value, str):  # one string: a comma-separated list, as in the environment
@@ -359,7 +375,7 @@ def current(config: Mapping[str, tuple[Any, str]] | None = None) -> Controls:
         log.warning("%s", message)
         problems.append(message)
         del values["allow"]
-    for key in ("tryfirst", "trylast", "order"):
+    for key in ("tryfirst", "trylast", "order", "deferred"):
         if key in values:
             values[key] = _canonical_prefixes(values[key])
     return Controls(sources=sources, problems=tuple(problems), **values)

@@ -26,6 +26,7 @@ from nova_hookspec._call import source as _source
 from nova_hookspec._call.dispatch import Dispatch, PhasePlan
 from nova_hookspec._call.legacy import LegacyHook
 from nova_hookspec._plugins import controls as _controls
+from nova_hookspec._plugins import deferral as _deferral
 from nova_hookspec._plugins import foreign as _foreign
 from nova_hookspec._plugins import ordering as _ordering
 from nova_hookspec._plugins import validation as _validation
@@ -89,6 +90,8 @@ class NovaPluginManager(pluggy.PluginManager):
         self._pending: dict[Any, list[Any]] = {}
         #: Where each entry-point plugin came from, by registered name.
         self.plugin_infos: dict[str, PluginInfo] = {}
+        #: The deferred observers, by (plugin name, hook): what the worker runs.
+        self.deferred: dict[tuple[str, str], _deferral.Deferred] = {}
         #: What the last entry-point discovery did (``None`` before one ran).
         self.discovery: DiscoveryReport | None = None
         self.add_hookspecs(hookspecs)
@@ -182,6 +185,7 @@ class NovaPluginManager(pluggy.PluginManager):
                 for _attr, hook_name, function, opts in found:
                     hook = _pluggy.hook_caller(self, hook_name)
                     impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
+                    self._defer_if_asked(plugin, plugin_name, hook_name, impl)
                     if _foreign.is_foreign(self, hook_name):
                         _foreign.verify(self, hook, impl)
                     impls.append((hook, impl))
@@ -209,6 +213,33 @@ class NovaPluginManager(pluggy.PluginManager):
             self.unregister(plugin, plugin_name)
             raise
         return plugin_name
+
+    def _defer_if_asked(self, plugin: object, plugin_name: str, hook_name: str, impl: Any) -> None:
+        """Put a job writer in the place of a deferred post observer (:mod:`._deferral`)."""
+        located = _points.hook_phase(hook_name)
+        if located is None or located[1] != "post":
+            return
+        point = located[0]
+        if not impl.opts.get("deferred"):
+            if not self.controls.defers(self.keys(plugin_name), point.name):
+                return
+            where = f"plugin {plugin_name!r}, hook {hook_name!r}"
+            problems = list(_validation.deferral_problems(where, point, impl.function))
+            if problems:
+                log.error("nova_hookspec: %s; it is named in %s but runs in the call, not "
+                          "deferred", "; ".join(problems),
+                          self.controls.sources.get("deferred", _controls.DEFERRED_ENV))
+                return
+        legacy = isinstance(plugin, LegacyHook)
+        names = tuple(impl.argnames) if legacy else (*impl.argnames, *impl.kwargnames)
+        extra = tuple(n for n in ("instance", "result")
+                      if n in point.hook_args("post") and n not in names)
+        record = _deferral.Deferred(plugin_name, hook_name, impl.function, names, legacy, extra)
+        impl.argnames = (*record.carried, *extra)
+        impl.kwargnames = ()
+        impl.function = _deferral.enqueuer(record)
+        impl.opts = {**impl.opts, "deferred": True}
+        self.deferred[(plugin_name, hook_name)] = record
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         """Unregister a plugin and all of its hook implementations, as pluggy does."""
@@ -244,6 +275,8 @@ class NovaPluginManager(pluggy.PluginManager):
             self._seq.pop(name, None)
             self._placement.pop(name, None)
             self._origins.pop(name, None)
+            for key in [k for k in self.deferred if k[0] == name]:
+                del self.deferred[key]
             # What it imposed (before=/after=) goes with it: the others are ordered anew.
             self._reorder(changed)
         return plugin

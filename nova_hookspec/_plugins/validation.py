@@ -98,6 +98,13 @@ def hookimpl_problems(
             "make it a plain def)"
         )
     allowed = point.hook_args(phase)
+    if opts.get("deferred"):
+        if phase != "post":
+            yield (f"{where}: only post observers can be deferred, and hook {hook_name!r} "
+                   f"is the {phase} phase (pre observers and wrappers can refuse or change "
+                   f"the call, so they run in it); implement {point.hook_name('post')!r}")
+        allowed = (*allowed, "delivery")
+        yield from deferral_problems(where, point, function)
     for param in impl_parameters(function):
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             yield (
@@ -111,6 +118,17 @@ def hookimpl_problems(
                 f"{where}: hook {hook_name!r} has no argument {param.name!r}"
                 f"{_suggest(param.name, allowed)}"
             )
+
+
+def deferral_problems(where: str, point: _points.HookPoint,
+                      function: Callable[..., Any]) -> Iterator[str]:
+    """What stops an observer of ``point`` from being deferred: asking for the
+    hooked object, which cannot be carried to the worker."""
+    names = {param.name for param in impl_parameters(function)}
+    if point.hooked_object and point.hooked_object in names:
+        yield (f"{where}: a deferred observer cannot ask for {point.hooked_object!r} (Nova's "
+               "live object stays in the calling process); ask for the values it needs, "
+               "or do not defer it")
 
 
 def hookimpls_of(

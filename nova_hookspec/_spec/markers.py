@@ -41,6 +41,7 @@ IMPL_DEFAULTS: Final[dict[str, Any]] = {
     "specname": None,
     "before": (),
     "after": (),
+    "deferred": False,
 }
 
 _F = TypeVar("_F", bound="Callable[..., Any]")
@@ -63,6 +64,8 @@ class HookimplMarker:
     :param specname: the hook's name, when the function is named otherwise.
     :param before: plugin names this implementation runs before.
     :param after: plugin names this implementation runs after.
+    :param deferred: (a ``NAME_post`` observer) run by the worker, not in the
+        call: the call writes a job (:mod:`nova_hookspec.deferred`).
     """
 
     def __init__(self, project_name: str) -> None:
@@ -84,6 +87,7 @@ class HookimplMarker:
         wrapper: bool = ...,
         before: str | Sequence[str] = ...,
         after: str | Sequence[str] = ...,
+        deferred: bool = ...,
     ) -> Callable[[_F], _F]: ...
 
     def __call__(
@@ -98,6 +102,7 @@ class HookimplMarker:
         wrapper: bool = False,
         before: str | Sequence[str] = (),
         after: str | Sequence[str] = (),
+        deferred: bool = False,
     ) -> _F | Callable[[_F], _F]:
         opts = {
             "wrapper": wrapper,
@@ -108,6 +113,7 @@ class HookimplMarker:
             "specname": specname,
             "before": _names(before),
             "after": _names(after),
+            "deferred": deferred,
         }
 
         def mark(func: _F) -> _F:

@@ -1,0 +1,102 @@
+"""``nova-hookspec worker`` and ``nova-hookspec deferred status|list|retry|drop``.
+
+No output shows a job's arguments: only ids, plugins, hooks, states,
+attempts, times and the errors of failed runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import sys
+from typing import Any
+
+from nova_hookspec._plugins.process import get_plugin_manager
+from nova_hookspec.deferred import enqueue, settings
+from nova_hookspec.deferred.worker import Worker
+
+STATUS_SCHEMA = "nova-hookspec/deferred-status/1"
+LIST_SCHEMA = "nova-hookspec/deferred-list/1"
+
+
+def add_parsers(commands: Any, config_arguments: Any) -> None:
+    worker = commands.add_parser(
+        "worker", help="run the deferred post hooks of this host's journal",
+        description="Run the deferred plugins' jobs from this host's journal, with the "
+                    "plugins this process discovers; SIGTERM stops it gracefully.")
+    config_arguments(worker)
+    worker.add_argument("--lanes", type=int, default=1, help="jobs run at the same time")
+    worker.add_argument("--grace", type=float, default=30.0,
+                        help="seconds running jobs get to finish on SIGTERM (default 30)")
+    worker.add_argument("--drain", action="store_true",
+                        help="exit once no job is due (for tests, cron and upgrades)")
+    deferred = commands.add_parser("deferred", help="see and handle deferred jobs")
+    config_arguments(deferred)
+    actions = deferred.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = actions.add_parser("status", help="counts per state, oldest pending job")
+    status.add_argument("--json", action="store_true")
+    listing = actions.add_parser("list", help="pending jobs (or dead ones) without arguments")
+    listing.add_argument("--dead", action="store_true", help="the dead letters")
+    listing.add_argument("--json", action="store_true")
+    retry = actions.add_parser("retry", help="make a dead job (or every one) pending again")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", type=int, help="the job id")
+    which.add_argument("--dead", action="store_true", help="every dead job")
+    drop = actions.add_parser("drop", help="forget a dead job")
+    drop.add_argument("id", type=int)
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    found = settings.current()
+    worker = Worker(enqueue.journal(), get_plugin_manager(), found, lanes=args.lanes,
+                    grace=args.grace)
+    worker.handle_signals()
+    return worker.run(drain=args.drain)
+
+
+def run_deferred(args: argparse.Namespace) -> int:
+    store = enqueue.journal()
+    if args.action == "status":
+        status = store.status()
+        if args.json:
+            print(json.dumps({"schema": STATUS_SCHEMA, **status}, indent=2))
+        else:
+            age = status["oldest_pending_age"]
+            print(f"journal {status['journal']}: {status['pending']} pending, "
+                  f"{status['running']} running, {status['dead']} dead; oldest pending "
+                  f"{'-' if age is None else f'{age:.1f} s'} old")
+            for row in status["counters"]:
+                print(f"  {row['plugin']}  {row['hook']}  {row['what']}: {row['count']}")
+        return 0
+    if args.action == "list":
+        jobs = store.jobs(dead=args.dead)
+        if args.json:
+            print(json.dumps({"schema": LIST_SCHEMA, "dead": args.dead, "jobs": jobs}, indent=2))
+            return 0
+        if not jobs:
+            print("no dead jobs" if args.dead else "no pending jobs")
+        for job in jobs:
+            last = job["history"][-1]["error"] if job["history"] else ""
+            print(f"{job['id']:>6}  {job['state']:<8} {job['plugin']}  {job['hook']}  "
+                  f"attempts {job['attempts']}  enqueued {_when(job['enqueued_at'])}"
+                  + (f"  last error: {last}" if last else ""))
+        return 0
+    if args.action == "retry":
+        count = store.retry(None if args.dead else args.id)
+        print(f"{count} dead job(s) pending again")
+        return 0 if count else 1
+    count = store.drop(args.id)
+    print(f"{count} dead job(s) dropped" if count else f"no dead job {args.id}")
+    return 0 if count else 1

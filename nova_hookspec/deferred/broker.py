@@ -1,0 +1,60 @@
+"""Where deferred jobs are kept, as the worker and the CLI see it.
+
+A store takes jobs from hooked calls (:meth:`Store.enqueue`), hands them to
+workers one at a time under a lease (:meth:`Store.claim`), and records how a
+run ended (:meth:`Store.done`, :meth:`Store.again`, :meth:`Store.dead`). The
+one-host store is the SQLite journal (:mod:`.brokers.journal`); a store on a
+message broker implements the same methods.
+
+The promises every store keeps:
+
+* a job is kept once :meth:`enqueue` returned, until a worker said it is
+  done, or it is dead and an operator dropped it;
+* :meth:`claim` never hands out a job while an earlier job sharing one of its
+  order keys (plugin and instance) is pending or running;
+* a claimed job whose lease ran out (its worker died) is handed out again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from nova_hookspec.deferred.jobs import Job
+
+
+class Store(Protocol):
+    """Where deferred jobs are kept."""
+
+    def enqueue(self, plugin: str, hook: str, keys: Sequence[str], payload: str) -> int:
+        """Keep one job durably; its id."""
+
+    def claim(self, worker: str, lease: float) -> Job | None:
+        """The next job due whose order keys hold no earlier job, leased to ``worker``."""
+
+    def renew(self, job: Job, worker: str, lease: float) -> None:
+        """Extend the lease of a job still running."""
+
+    def done(self, job: Job) -> None:
+        """The job ran to completion: forget it."""
+
+    def again(self, job: Job, delay: float, error: str) -> None:
+        """The run failed: run it again in ``delay`` seconds."""
+
+    def dead(self, job: Job, error: str) -> None:
+        """The job failed for good: keep it in the dead letters."""
+
+    def release(self, job: Job) -> None:
+        """Give a claimed job back, not run (the worker stops)."""
+
+    def status(self) -> dict[str, Any]:
+        """Counts and ages for ``deferred status``."""
+
+    def jobs(self, dead: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+        """The pending (or dead) jobs, without their arguments."""
+
+    def retry(self, job_id: int | None = None) -> int:
+        """Make a dead job (or every dead job) pending again; how many."""
+
+    def drop(self, job_id: int) -> int:
+        """Forget a dead job; how many."""

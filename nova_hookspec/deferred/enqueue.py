@@ -1,0 +1,88 @@
+"""What the hooked call runs in a deferred observer's place: it writes the job.
+
+The call's arguments the observer asks for are carried (:mod:`.carry`) and
+committed to this host's journal before the hooked call returns. The job's
+order keys are the instances the call was about (``instance``, or the
+instances ``create_instance`` returned); a call about none has one key for
+the plugin alone, so such jobs run one after another.
+
+If the job cannot be written (the journal's disk is full or unwritable, a
+value cannot be carried), the observer runs now, in the call, and an ERROR
+line says so: a deferred observer is never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from nova_hookspec._plugins import deferral as _deferral
+from nova_hookspec.deferred import carry, settings
+from nova_hookspec.deferred.brokers.journal import Journal
+
+log = logging.getLogger("nova_hookspec")
+
+_lock = threading.Lock()
+_journal: list[Journal] = []
+
+
+def journal() -> Journal:
+    """This process's journal (opened on first use, from :mod:`.settings`)."""
+    if not _journal:
+        with _lock:
+            if not _journal:
+                found = settings.current()
+                _journal.append(Journal(found.journal, found.journal_sync))
+    return _journal[0]
+
+
+def use(store: Journal | None) -> None:
+    """Use ``store`` from now on (``None``: open the configured one on next use)."""
+    with _lock:
+        _journal[:] = [store] if store is not None else []
+
+
+def _uuid(obj: Any) -> str | None:
+    value = getattr(obj, "uuid", None)
+    if value is None and isinstance(obj, dict):
+        value = obj.get("uuid")
+    return str(value) if value else None
+
+
+def order_keys(values: dict[str, Any]) -> list[str]:
+    """The instances a call was about, by UUID."""
+    found = [_uuid(values.get("instance"))]
+    result = values.get("result")
+    if isinstance(result, tuple) and result and isinstance(result[0], list):
+        found.extend(_uuid(i) for i in result[0])  # API.create: (instances, reservation_id)
+    return sorted({key for key in found if key})
+
+
+def make(deferred: _deferral.Deferred) -> Callable[..., None]:
+    """The job writer for ``deferred``: called with the values of its carried
+    arguments, then ``instance`` and ``result`` where it did not ask for them."""
+    carried = deferred.carried
+
+    def write_job(*values: Any) -> None:
+        given = dict(zip((*carried, *deferred.extra), values))
+        keys = order_keys(given)
+        own = {name: given[name] for name in carried if name in given}
+        try:
+            payload = carry.dumps(own)
+            journal().enqueue(deferred.plugin, deferred.hook, keys, payload)
+        except Exception as exc:  # noqa: BLE001 - the job runs now instead: nothing is dropped
+            log.error("nova_hookspec: plugin %r, hook %r: the deferred job could not be "
+                      "written (%s: %s); it runs now, in the call", deferred.plugin,
+                      deferred.hook, type(exc).__name__, exc)
+            late = {"delivery": None} if "delivery" in deferred.names else {}
+            deferred.function(**own, **late)
+
+    write_job.__name__ = f"write_job_of_{deferred.hook}"
+    return write_job
+
+
+def install() -> None:
+    """Make the plugin layer write jobs with :func:`make`."""
+    _deferral.provide(make)

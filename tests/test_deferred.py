@@ -1,0 +1,372 @@
+"""Deferred post hooks through real processes: calls in one, the worker in another.
+
+The plugin is a real distribution on ``sys.path``; the worker is started as
+``python -m nova_hookspec worker``; kills are real signals. Every test ends
+with a ledger check: the plugin appends one line per run it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sitehelper import Site
+
+PLUGIN = '''
+import os, time
+from pathlib import Path
+import nova_hookspec
+
+def _ledger(line):
+    with open(os.environ["LEDGER"], "a") as f:
+        f.write(line + "\\n")
+
+def _gate(name):
+    return Path(os.environ["GATES"], name)
+
+class Ledger:
+    @nova_hookspec.hookimpl(deferred=True)
+    def create_instance_post(self, context, result, admin_password, delivery):
+        # delivery is None when the job could not be written and the call runs it
+        job, attempt = (delivery.job_id, delivery.attempt) if delivery else ("in-call", 0)
+        for inst in result[0]:
+            _ledger(f"start create {inst.uuid} {job} {attempt}")
+        while _gate("block").exists():
+            time.sleep(0.02)
+        if _gate("down").exists():
+            _ledger("down")
+            raise ConnectionError("inventory unreachable")
+        if _gate("fatal").exists():
+            raise nova_hookspec.FatalHookException("refused for good")
+        if getattr(context, "auth_token", None) is not None or admin_password is not None:
+            _ledger("SECRET LEAKED")
+        for inst in result[0]:
+            if os.environ.get("FLAKY") and hash((inst.uuid, attempt)) % 5 == 0:
+                raise ConnectionError("flaky")
+            _ledger(f"done create {inst.uuid} {job} {attempt} "
+                    f"{type(inst).__name__} {context.project_id}")
+
+    @nova_hookspec.hookimpl(deferred=True)
+    def delete_instance_post(self, instance, delivery):
+        if os.environ.get("FLAKY") and hash((instance.uuid, delivery.attempt)) % 5 == 0:
+            raise ConnectionError("flaky")
+        _ledger(f"done delete {instance.uuid} {delivery.job_id} {delivery.attempt}")
+
+LEDGER = Ledger()
+'''
+
+CALLS = '''
+import os, sys
+import nova_hookspec
+from nova_hookspec._nova.standins import Instance, RequestContext
+
+@nova_hookspec.add_hook("create_instance")
+def create(self, context, flavor, image_href, admin_password=None):
+    return [Instance(hostname=image_href)], "r-1"
+
+@nova_hookspec.add_hook("delete_instance")
+def delete(self, context, instance, bdms):
+    instance.deleted = True
+
+ctx = RequestContext(project_id="p-1")
+ctx.auth_token = "TOKEN-" + "s3cr3t"
+count = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+made = []
+for n in range(count):
+    instances, _ = create(None, ctx, "m1", f"server-{n}", admin_password="PASS-" + "w0rd")
+    made.extend(instances)
+for inst in made if os.environ.get("DELETE") else ():
+    delete(None, ctx, inst, [])
+print("RETURNED", " ".join(i.uuid for i in made), flush=True)
+if os.environ.get("LINGER"):
+    import time
+    time.sleep(60)
+'''
+
+
+class Host:
+    """One host: its journal, the plugin, and processes started with its environment."""
+
+    def __init__(self, site: Site, root: Path) -> None:
+        self.site = site
+        self.ledger = root / "ledger.txt"
+        self.gates = root / "gates"
+        self.gates.mkdir()
+        self.journal = root / "state" / "journal.sqlite"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(site.root), *sys.path]),
+            "LEDGER": str(self.ledger), "GATES": str(self.gates),
+            "NOVA_HOOKSPEC_JOURNAL": str(self.journal),
+            "NOVA_HOOKSPEC_RETRY_MIN_BACKOFF": "0.05",
+            "NOVA_HOOKSPEC_RETRY_MAX_BACKOFF": "0.2",
+            "NOVA_HOOKSPEC_LEASE": "3",
+        }
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def run(self, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                              env={**self.env, **(env or {})}, timeout=timeout, check=False)
+
+    def start(self, *args: str, env: dict[str, str] | None = None,
+              read: bool = False) -> subprocess.Popen[str]:
+        """A process of this host; its stderr goes to ``processes.log``."""
+        with open(self.ledger.parent / "processes.log", "a") as log:
+            process = subprocess.Popen(
+                [sys.executable, *args], stdout=subprocess.PIPE if read else log,
+                stderr=log, text=True, env={**self.env, **(env or {})})
+        self.processes.append(process)
+        return process
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+    def calls(self, count: int = 1, **env: str) -> list[str]:
+        done = self.run("-c", "import acme_calls", str(count), env=env)
+        assert done.returncode == 0, done.stderr
+        [line] = [x for x in done.stdout.splitlines() if x.startswith("RETURNED")]
+        return line.split()[1:]
+
+    def drain(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        done = self.run("-m", "nova_hookspec", "worker", "--drain", *extra)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    def status(self) -> dict[str, object]:
+        done = self.run("-m", "nova_hookspec", "deferred", "status", "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    def lines(self) -> list[list[str]]:
+        if not self.ledger.exists():
+            return []
+        return [line.split() for line in self.ledger.read_text().splitlines()]
+
+    def wait_for(self, predicate: object, what: str, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        while not predicate():  # type: ignore[operator]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never happened: {what}; ledger {self.lines()}")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def host(site: Site, tmp_path: Path) -> Iterator[Host]:
+    site.add_dist("acme-ledger", {"nova_hookspec": ["ledger = acme_ledger:LEDGER"]},
+                  {"acme_ledger": PLUGIN, "acme_calls": CALLS})
+    made = Host(site, tmp_path)
+    yield made
+    made.close()
+
+
+def done_creates(host: Host) -> list[list[str]]:
+    return [line for line in host.lines() if line[:2] == ["done", "create"]]
+
+
+def test_the_call_writes_a_job_and_the_worker_runs_it_with_the_arguments(host: Host) -> None:
+    [uuid] = host.calls()
+    assert host.lines() == []  # nothing ran in the call
+    assert host.status()["pending"] == 1
+    host.drain()
+    [line] = done_creates(host)
+    assert line[2] == uuid
+    assert line[4] == "1"
+    assert line[5:] == ["Instance", "p-1"]  # rebuilt stand-ins, the context's project
+    assert ["SECRET", "LEAKED"] not in host.lines()
+    status = host.status()
+    assert (status["pending"], status["running"], status["dead"]) == (0, 0, 0)
+
+
+def test_the_journal_holds_no_secret_and_is_private(host: Host) -> None:
+    uuids = host.calls(3)
+    files = [p for p in host.journal.parent.iterdir() if p.name.startswith("journal.sqlite")]
+    everything = b"".join(path.read_bytes() for path in files)
+    assert all(uuid.encode() in everything for uuid in uuids)  # the jobs are in these bytes
+    assert b"s3cr3t" not in everything
+    assert b"w0rd" not in everything
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_the_next_worker(host: Host) -> None:
+    (host.gates / "block").touch()
+    [uuid] = host.calls()
+    worker = host.start("-m", "nova_hookspec", "worker")
+    host.wait_for(lambda: any(line[:2] == ["start", "create"] for line in host.lines()),
+                  "the plugin started")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    (host.gates / "block").unlink()
+    assert done_creates(host) == []
+    host.drain()  # gives back the dead worker's job at start, then runs it
+    [line] = done_creates(host)
+    assert line[2] == uuid
+    assert line[4] == "2"
+
+
+def test_a_caller_killed_right_after_the_call_returned_loses_nothing(host: Host) -> None:
+    caller = host.start("-c", "import acme_calls", env={"LINGER": "1"}, read=True)
+    assert caller.stdout is not None
+    returned = caller.stdout.readline().split()
+    assert returned[0] == "RETURNED"
+    caller.send_signal(signal.SIGKILL)
+    caller.wait()
+    host.drain()
+    assert [line[2] for line in done_creates(host)] == returned[1:]
+
+
+def test_an_outage_is_retried_until_the_system_is_back(host: Host) -> None:
+    (host.gates / "down").touch()
+    [uuid] = host.calls()
+    worker = host.start("-m", "nova_hookspec", "worker")
+    try:
+        host.wait_for(lambda: host.lines().count(["down"]) >= 3, "three failed runs")
+        (host.gates / "down").unlink()
+        host.wait_for(lambda: done_creates(host), "the job done")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    [line] = done_creates(host)
+    assert line[2] == uuid
+    assert int(line[4]) >= 4
+    assert host.status()["dead"] == 0
+
+
+def test_a_job_that_always_fails_ends_in_dead_letters_and_can_be_retried(host: Host) -> None:
+    (host.gates / "down").touch()
+    host.calls()
+    env = {"NOVA_HOOKSPEC_MAX_ATTEMPTS": "3"}
+    for _ in range(20):
+        host.run("-m", "nova_hookspec", "worker", "--drain", env=env)
+        if host.status()["dead"] == 1:
+            break
+        time.sleep(0.1)
+    listed = host.run("-m", "nova_hookspec", "deferred", "list", "--dead", "--json")
+    [job] = json.loads(listed.stdout)["jobs"]
+    assert [h["attempt"] for h in job["history"]] == [1, 2, 3]
+    assert "inventory unreachable" in job["history"][-1]["error"]
+    assert "s3cr3t" not in listed.stdout
+    assert "w0rd" not in listed.stdout
+    human = host.run("-m", "nova_hookspec", "deferred", "list", "--dead")
+    assert f"{job['id']}" in human.stdout
+    assert "ConnectionError" in human.stdout
+    (host.gates / "down").unlink()
+    retried = host.run("-m", "nova_hookspec", "deferred", "retry", "--dead")
+    assert retried.returncode == 0, retried.stderr
+    host.drain()
+    assert len(done_creates(host)) == 1
+    assert host.status()["dead"] == 0
+
+
+def test_a_fatal_hook_exception_dead_letters_at_once_and_drop_forgets_it(host: Host) -> None:
+    (host.gates / "fatal").touch()
+    host.calls()
+    host.drain()
+    listed = json.loads(host.run("-m", "nova_hookspec", "deferred", "list", "--dead",
+                                 "--json").stdout)
+    [job] = listed["jobs"]
+    assert job["attempts"] == 1
+    dropped = host.run("-m", "nova_hookspec", "deferred", "drop", str(job["id"]))
+    assert dropped.returncode == 0
+    assert host.status()["dead"] == 0
+    again = host.run("-m", "nova_hookspec", "deferred", "drop", str(job["id"]))
+    assert again.returncode == 1
+
+
+def test_sigterm_with_a_job_in_flight_loses_nothing(host: Host) -> None:
+    (host.gates / "block").touch()
+    [uuid] = host.calls()
+    worker = host.start("-m", "nova_hookspec", "worker", "--grace", "0.5")
+    host.wait_for(lambda: any(line[:2] == ["start", "create"] for line in host.lines()),
+                  "the plugin started")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    (host.gates / "block").unlink()
+    assert host.status()["pending"] == 1  # given back, not lost
+    host.drain()
+    assert [line[2] for line in done_creates(host)] == [uuid]
+
+
+def test_two_hundred_instances_four_lanes_flaky_plugin_create_before_delete(host: Host) -> None:
+    uuids = host.calls(200, DELETE="1")
+    env = {"FLAKY": "1", "NOVA_HOOKSPEC_MAX_ATTEMPTS": "50"}
+    workers = [host.start("-m", "nova_hookspec", "worker", "--lanes", "4", env=env)
+               for _ in range(2)]
+    try:
+        host.wait_for(lambda: len([x for x in host.lines() if x[0] == "done"]) >= 400,
+                      "every job done", seconds=600)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0
+    done = [x for x in host.lines() if x[0] == "done"]
+    position = {(x[1], x[2]): n for n, x in enumerate(done)}
+    assert len(position) == len(done) == 400  # each job done once: no kill, no duplicate
+    for uuid in uuids:
+        assert position[("create", uuid)] < position[("delete", uuid)], uuid
+    assert host.status()["dead"] == 0
+
+
+def test_deferring_a_pre_observer_or_the_hooked_object_is_refused() -> None:
+    import nova_hookspec
+    from nova_hookspec import NovaPluginManager, PluginValidationError
+
+    class Pre:
+        @nova_hookspec.hookimpl(deferred=True)
+        def delete_instance_pre(self, instance: object) -> None:
+            pass
+
+    class Manager:
+        @nova_hookspec.hookimpl(deferred=True)
+        def delete_instance_post(self, compute_manager: object) -> None:
+            pass
+
+    pm = NovaPluginManager()
+    with pytest.raises(PluginValidationError, match="only post observers can be deferred"):
+        pm.register(Pre(), "pre-plugin")
+    with pytest.raises(PluginValidationError, match="cannot ask for 'compute_manager'"):
+        pm.register(Manager(), "manager-plugin")
+
+
+def test_an_unwritable_journal_runs_the_plugin_in_the_call_with_an_error(host: Host) -> None:
+    host.journal.parent.mkdir(parents=True)
+    host.journal.mkdir()  # a directory where the file should be: SQLite cannot open it
+    done = host.run("-c", "import acme_calls")
+    assert done.returncode == 0, done.stderr
+    assert "the deferred job could not be written" in done.stderr
+    assert len(done_creates(host)) == 1
+
+
+def test_a_legacy_post_deferred_by_the_operator_runs_in_the_worker(site: Site,
+                                                                  tmp_path: Path) -> None:
+    site.add_dist("acme-old", {"nova.hooks": ["delete_instance = acme_old:Hook"]}, {
+        "acme_old": '''
+import os
+class Hook:
+    def post(self, rv, manager, context, instance, bdms):
+        with open(os.environ["LEDGER"], "a") as f:
+            f.write(f"legacy {manager} {instance.uuid} {os.getpid()}\\n")
+''', "acme_calls": CALLS})
+    host = Host(site, tmp_path)
+    host.env["NOVA_HOOKSPEC_DEFERRED"] = "acme-old"
+    host.calls(2, DELETE="1")
+    assert host.lines() == []
+    host.drain()
+    host.close()
+    lines = host.lines()
+    assert len(lines) == 2
+    assert all(line[1] == "None" for line in lines)
