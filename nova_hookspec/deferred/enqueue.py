@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nova_hookspec._plugins import deferral as _deferral
 from nova_hookspec.deferred import carry, settings
-from nova_hookspec.deferred.brokers.journal import Journal
+
+if TYPE_CHECKING:
+    from nova_hookspec.deferred.brokers.journal import Journal
 
 log = logging.getLogger("nova_hookspec")
 
@@ -33,6 +35,9 @@ def journal() -> Journal:
     if not _journal:
         with _lock:
             if not _journal:
+                # sqlite3 is imported with the first job, not with nova_hookspec.
+                from nova_hookspec.deferred.brokers.journal import Journal
+
                 found = settings.current()
                 _journal.append(Journal(found.journal, found.journal_sync))
     return _journal[0]
