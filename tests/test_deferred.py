@@ -370,3 +370,45 @@ class Hook:
     lines = host.lines()
     assert len(lines) == 2
     assert all(line[1] == "None" for line in lines)
+
+
+def test_check_reports_the_deferred_plugins_and_the_journals_health(host: Host) -> None:
+    import jsonschema
+
+    schemas = Path(__file__).resolve().parent.parent / "nova_hookspec" / "schemas"
+    checked = host.run("-m", "nova_hookspec", "check", "--json")
+    document = json.loads(checked.stdout)
+    jsonschema.validate(document, json.loads((schemas / "check.schema.json").read_text()))
+    assert checked.returncode == 0, checked.stdout
+    assert [(p["hook"], p["legacy"]) for p in document["deferred"]["plugins"]] == [
+        ("create_instance_post", False), ("delete_instance_post", False)]
+    assert document["deferred"]["healthy"] is True
+    assert document["deferred"]["pending"] is None  # not created by looking
+    assert not host.journal.exists()
+    host.calls(2)
+    status = host.run("-m", "nova_hookspec", "deferred", "status", "--json")
+    jsonschema.validate(json.loads(status.stdout),
+                        json.loads((schemas / "deferred-status.schema.json").read_text()))
+    listed = host.run("-m", "nova_hookspec", "deferred", "list", "--json")
+    jsonschema.validate(json.loads(listed.stdout),
+                        json.loads((schemas / "deferred-list.schema.json").read_text()))
+    assert len(json.loads(listed.stdout)["jobs"]) == 2
+    assert json.loads(host.run("-m", "nova_hookspec", "check", "--json").stdout)[
+        "deferred"]["pending"] == 2
+    host.journal.unlink()
+    for extra in host.journal.parent.glob("journal.sqlite-*"):
+        extra.unlink()
+    host.journal.mkdir()
+    broken = host.run("-m", "nova_hookspec", "check")
+    assert broken.returncode == 1
+    assert "cannot be used (it is a directory)" in broken.stdout
+    assert "UNUSABLE" in broken.stdout
+
+
+def test_the_service_summary_line_names_the_deferred_plugins(host: Host) -> None:
+    shown = host.run("-c", "import logging, nova_hookspec\n"
+                           "from nova_hookspec._plugins import process, report\n"
+                           "print(report.summary(process.get_plugin_manager(), []))")
+    assert shown.returncode == 0, shown.stderr
+    assert ("deferred to the worker: acme-ledger:acme_ledger:LEDGER (create_instance_post), "
+            "acme-ledger:acme_ledger:LEDGER (delete_instance_post)") in shown.stdout

@@ -17,6 +17,7 @@ from nova_hookspec._plugins.report import Step, run_order
 from nova_hookspec._seams import metadata as _compat
 from nova_hookspec._spec import points as _points
 from nova_hookspec._spec.markers import LEGACY_GROUP, TYPED_GROUP
+from nova_hookspec.deferred import health as _health
 
 
 def listing(pm: NovaPluginManager) -> list[dict[str, Any]]:
@@ -104,9 +105,17 @@ def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]
     calls = [asdict(result) for result in _smoke.smoke_run(pm)] if smoke else None
     failed = any(call["outcome"] == "failed" for call in calls or ())
     broken = any(p["state"] == "broken" for p in plugins)
+    deferred = _health.report(pm)
+    if deferred["plugins"] and not deferred["healthy"]:
+        warnings.append(f"the deferred jobs' journal {deferred['journal']} cannot be used "
+                        f"({deferred['problem']}): the hooked calls would run the deferred "
+                        "plugins in the call")
+    if deferred["dead"]:
+        warnings.append(f"{deferred['dead']} deferred job(s) are dead "
+                        "(nova-hookspec deferred list --dead)")
     return {"schema": CHECK_SCHEMA, "version": __version__,
             "status": 1 if broken or warnings or failed else 0,
-            "plugins": plugins, "warnings": warnings, "smoke": calls}
+            "plugins": plugins, "warnings": warnings, "smoke": calls, "deferred": deferred}
 
 
 def format_check(document: dict[str, Any]) -> str:
@@ -124,6 +133,14 @@ def format_check(document: dict[str, Any]) -> str:
         detail = f": {call['detail']}" if call["detail"] else ""
         label = {"ok": "ok", "fatal": "FATAL", "failed": "FAILED"}[call["outcome"]]
         lines.append(f"smoke {label:<6} {call['plugin']} {call['hook']}{detail}")
+    deferred = document.get("deferred") or {}
+    for item in deferred.get("plugins", ()):
+        lines.append(f"deferred {item['plugin']} {item['hook']}")
+    if deferred.get("plugins"):
+        lines.append(f"journal {deferred['journal']}: "
+                     + ("ok" if deferred["healthy"] else f"UNUSABLE ({deferred['problem']})")
+                     + (f", {deferred['pending']} pending, {deferred['dead']} dead"
+                        if deferred.get("pending") is not None else ""))
     count = {state: sum(p["state"] == state for p in document["plugins"])
              for state in ("ok", "broken", "blocked")}
     failed = sum(c["outcome"] == "failed" for c in document["smoke"] or ())

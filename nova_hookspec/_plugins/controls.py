@@ -62,6 +62,16 @@ ORDER_ENV = "NOVA_HOOKSPEC_ORDER"
 TRACE_ENV = "NOVA_HOOKSPEC_TRACE"
 DEFERRED_ENV = "NOVA_HOOKSPEC_DEFERRED"
 
+#: The deferred machinery's settings (:mod:`nova_hookspec.deferred.settings`): option -> variable.
+SETTING_ENVS = {
+    "journal": "NOVA_HOOKSPEC_JOURNAL",
+    "journal_sync": "NOVA_HOOKSPEC_JOURNAL_SYNC",
+    "max_attempts": "NOVA_HOOKSPEC_MAX_ATTEMPTS",
+    "retry_min_backoff": "NOVA_HOOKSPEC_RETRY_MIN_BACKOFF",
+    "retry_max_backoff": "NOVA_HOOKSPEC_RETRY_MAX_BACKOFF",
+    "lease": "NOVA_HOOKSPEC_LEASE",
+}
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -239,7 +249,7 @@ def _unknown_points(controls: Controls) -> list[str]:
 
 
 def _unknown_variables(infos: list[PluginInfo]) -> list[str]:
-    known = {env for env, _option in SOURCES.values()}
+    known = {env for env, _option in SOURCES.values()} | set(SETTING_ENVS.values())
     plugin_prefixes = tuple(
         normalize(i.distribution).upper().replace("-", "_") + "_"
         for i in infos if i.distribution and normalize(i.distribution).startswith("nova-hookspec-"))

@@ -78,6 +78,9 @@ def summary(pm: NovaPluginManager, attached: list[str]) -> str:
     if report and (report.problems or report.blocked):
         parts.append(f"{len(report.problems)} broken and {len(report.blocked)} blocked "
                      "plugin(s) (nova-hookspec check)")
+    if pm.deferred:
+        parts.append("deferred to the worker: " + ", ".join(
+            f"{plugin} ({hook})" for plugin, hook in sorted(pm.deferred)))
     sources = sorted(set(pm.controls.sources.values()))
     parts.append("configuration: " + (", ".join(sources) or "defaults"))
     return "nova_hookspec: " + " | ".join(parts)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nova_hookspec._plugins import config as _config
+from nova_hookspec._plugins.controls import SETTING_ENVS
 
 JOURNAL_NAME = "nova_hookspec-journal.sqlite"
 
@@ -61,13 +62,13 @@ def current() -> Settings:
     kinds = {"journal": str, "journal_sync": str, "max_attempts": int,
              "retry_min_backoff": float, "retry_max_backoff": float, "lease": float}
     for name, kind in kinds.items():
-        env = os.environ.get(f"NOVA_HOOKSPEC_{name.upper()}")
+        variable = SETTING_ENVS[name]
+        env = os.environ.get(variable)
         if env:
             try:
                 found[name] = kind(env)
             except ValueError:
-                raise ValueError(f"NOVA_HOOKSPEC_{name.upper()}={env!r} is not a valid "
-                                 f"{kind.__name__}") from None
+                raise ValueError(f"{variable}={env!r} is not a valid {kind.__name__}") from None
         elif name in conf:
             found[name] = kind(conf[name][0])
     found.setdefault("journal", os.path.join(_state_path(), JOURNAL_NAME))
