@@ -28,7 +28,18 @@ def test_demo_walks_all_four_hook_points_in_order() -> None:
     assert "log WARNING nova_hookspec: plugin 'demo-dns' failed in hook 'instance_network_info_post'" in out
     assert "refused before Nova ran: FatalHookException" in out
     assert "[nova] API.create builds" in out.split("5. create_instance")[0]
-    assert "[nova]" not in out.split("5. create_instance")[1]
+    assert "[nova]" not in out.split("5. create_instance")[1].split("\n6. ")[0]
+
+
+def test_demo_defers_a_slow_plugin_and_the_worker_retries_its_outage() -> None:
+    done = run_demo()
+    assert done.returncode == 0, done.stderr
+    act = done.stdout.split("\n6. a deferred plugin")[1]
+    # The call returned with the job written, before the plugin ever ran.
+    assert act.index("1 job waits in the journal") < act.index("[worker] demo-ldap: attempt 1")
+    assert "directory unreachable" in act
+    assert act.index("attempt 1 of job") < act.index("attempt 2: registered db-1")
+    assert "the worker caught up: 0 pending, 0 dead" in act
 
 
 def test_demo_help() -> None:

@@ -31,7 +31,8 @@ def add_parsers(commands: Any, config_arguments: Any) -> None:
     worker.add_argument("--grace", type=float, default=30.0,
                         help="seconds running jobs get to finish on SIGTERM (default 30)")
     worker.add_argument("--drain", action="store_true",
-                        help="exit once no job is due (for tests, cron and upgrades)")
+                        help="exit once every job is done or dead, waiting for retries (for "
+                             "tests, cron and upgrades)")
     deferred = commands.add_parser("deferred", help="see and handle deferred jobs")
     config_arguments(deferred)
     actions = deferred.add_subparsers(dest="action", required=True, metavar="ACTION")

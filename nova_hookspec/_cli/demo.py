@@ -24,6 +24,7 @@ import pluggy
 
 from nova_hookspec import FatalHookException, add_hook, hookimpl
 from nova_hookspec._call import tracing as _tracing
+from nova_hookspec._cli import demo_deferred as _demo_deferred
 from nova_hookspec._nova.standins import Instance, RequestContext
 from nova_hookspec._plugins import manager as _manager
 from nova_hookspec._plugins import process as _process
@@ -299,6 +300,7 @@ def _lifecycle(out: TextIO, trace: bool) -> int:
             api.create(context, "m1.small", "cirros", display_name="Bad Name!")
         except FatalHookException as exc:
             print(f"   -> refused before Nova ran: FatalHookException: {exc}", file=out)
+        _demo_deferred.run(pm, api.create, out)
         return 0
     finally:
         undo_trace()

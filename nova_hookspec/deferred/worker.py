@@ -122,7 +122,7 @@ class Worker:
             if job is None:
                 with self._lock:
                     idle = self._busy == 0
-                if drain and idle and not self._due_soon():
+                if drain and idle and not self._unfinished():
                     return
                 self.stopping.wait(self.poll)
                 continue
@@ -136,13 +136,15 @@ class Worker:
                     self._busy -= 1
                     self._running.pop(job.id, None)
 
-    def _due_soon(self) -> bool:
+    def _unfinished(self) -> bool:
+        """Whether a job is still pending (retries waiting for their time included)
+        or running: ``--drain`` waits for them; dead jobs it leaves."""
         status = self.store.status()
-        return bool(status["running"]) or any(
-            j["due_at"] <= time.time() for j in self.store.jobs(limit=1000))
+        return bool(status["pending"] or status["running"])
 
     def run(self, drain: bool = False) -> int:
-        """Run until stopped (or, with ``drain``, until no job is due); the exit status."""
+        """Run until stopped (or, with ``drain``, until every job is done or dead); the
+        exit status."""
         self.pm.load_all()  # legacy classes load when their point is first called: not here
         given_back = self.store.release_dead_workers(_alive)
         log.info("nova_hookspec worker %s: %d lane(s), journal %s%s", self.name, self.lanes,
