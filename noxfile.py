@@ -322,7 +322,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the benchmarks and every example plugin."""
-    session.install(".[testing]", *(f"./{p}" for p in PLUGINS), "mypy")
+    session.install(".[testing,prometheus]", *(f"./{p}" for p in PLUGINS), "mypy")
     session.run("mypy", "--strict", "nova_hookspec")
     session.run("mypy", "--strict", "benchmarks")
     for plugin in PLUGINS:

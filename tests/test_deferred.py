@@ -412,3 +412,41 @@ def test_the_service_summary_line_names_the_deferred_plugins(host: Host) -> None
     assert shown.returncode == 0, shown.stderr
     assert ("deferred to the worker: acme-ledger:acme_ledger:LEDGER (create_instance_post), "
             "acme-ledger:acme_ledger:LEDGER (delete_instance_post)") in shown.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_worker_serves_prometheus_metrics_from_the_journal(host: Host) -> None:
+    import urllib.request
+
+    (host.gates / "down").touch()
+    host.calls(2)
+    port = _free_port()
+    worker = host.start("-m", "nova_hookspec", "worker", "--metrics-port", str(port),
+                        env={"NOVA_HOOKSPEC_MAX_ATTEMPTS": "2"})
+
+    def scrape() -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as got:
+                return str(got.read().decode())
+        except OSError:
+            return ""
+
+    hook = 'hook="create_instance_post"'
+    host.wait_for(lambda: f'nova_hookspec_deferred_queue_depth{{state="dead"}} 2.0' in scrape(),
+                  "both jobs dead")
+    text = scrape()
+    for outcome, count in (("enqueued", 2), ("retried", 2), ("dead", 2)):
+        assert f'nova_hookspec_deferred_jobs_total{{{hook},outcome="{outcome}",' \
+               f'plugin="acme-ledger:acme_ledger:LEDGER"}} {count}.0' in text, text
+    assert f'nova_hookspec_deferred_run_seconds_count{{{hook},' \
+           f'plugin="acme-ledger:acme_ledger:LEDGER"}} 4.0' in text
+    assert "nova_hookspec_deferred_oldest_pending_age_seconds 0.0" in text
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0

@@ -33,6 +33,10 @@ def add_parsers(commands: Any, config_arguments: Any) -> None:
     worker.add_argument("--drain", action="store_true",
                         help="exit once every job is done or dead, waiting for retries (for "
                              "tests, cron and upgrades)")
+    worker.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve Prometheus metrics on this port (needs prometheus_client)")
+    worker.add_argument("--metrics-address", default="127.0.0.1", metavar="ADDRESS",
+                        help="the address the metrics are served on (default 127.0.0.1)")
     deferred = commands.add_parser("deferred", help="see and handle deferred jobs")
     config_arguments(deferred)
     actions = deferred.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -61,8 +65,17 @@ def run_worker(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
     found = settings.current()
-    worker = Worker(enqueue.journal(), get_plugin_manager(), found, lanes=args.lanes,
-                    grace=args.grace)
+    store = enqueue.journal()
+    observe = None
+    if args.metrics_port is not None:
+        from nova_hookspec.deferred import metrics
+
+        try:
+            observe = metrics.serve(store, args.metrics_port, args.metrics_address)
+        except ImportError as exc:
+            raise SystemExit(f"nova-hookspec worker: {exc}") from None
+    worker = Worker(store, get_plugin_manager(), found, lanes=args.lanes, grace=args.grace,
+                    observe=observe)
     worker.handle_signals()
     return worker.run(drain=args.drain)
 

@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from nova_hookspec._call.policy import describe_exception
 from nova_hookspec._plugins.manager import NovaPluginManager
@@ -51,7 +51,8 @@ class Worker:
     """
 
     def __init__(self, store: Journal, pm: NovaPluginManager, settings: Settings, *,
-                 lanes: int = 1, grace: float = 30.0, poll: float = 0.2) -> None:
+                 lanes: int = 1, grace: float = 30.0, poll: float = 0.2,
+                 observe: Callable[[Job, float], None] | None = None) -> None:
         self.store = store
         self.pm = pm
         self.settings = settings
@@ -62,6 +63,8 @@ class Worker:
         self._busy = 0
         self._lock = threading.Lock()
         self._running: dict[int, Job] = {}
+        #: Called after each run with the job and its seconds (the metrics).
+        self.observe = observe
         self.name = f"{store.host}:{os.getpid()}"
 
     # ------------------------------------------------------------ one job
@@ -71,6 +74,7 @@ class Worker:
         beat = threading.Event()
         keeper = threading.Thread(target=self._keep_lease, args=(job, beat), daemon=True)
         keeper.start()
+        started = time.monotonic()
         try:
             if record is None:
                 raise LookupError(f"plugin {job.plugin!r} has no deferred {job.hook!r} in this "
@@ -90,6 +94,8 @@ class Worker:
                      job.attempts)
         finally:
             beat.set()
+            if self.observe is not None:
+                self.observe(job, time.monotonic() - started)
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         s = self.settings
