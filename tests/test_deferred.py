@@ -439,7 +439,7 @@ def test_the_worker_serves_prometheus_metrics_from_the_journal(host: Host) -> No
             return ""
 
     hook = 'hook="create_instance_post"'
-    host.wait_for(lambda: f'nova_hookspec_deferred_queue_depth{{state="dead"}} 2.0' in scrape(),
+    host.wait_for(lambda: 'nova_hookspec_deferred_queue_depth{state="dead"} 2.0' in scrape(),
                   "both jobs dead")
     text = scrape()
     for outcome, count in (("enqueued", 2), ("retried", 2), ("dead", 2)):
