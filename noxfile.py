@@ -300,6 +300,8 @@ def bench(session: nox.Session) -> None:
     (nova_dir / "nova" / "__init__.py").write_text("")
     # Instructions (callgrind) and wall-clock per call, first call and import, in one run.
     session.run("python", "benchmarks/run.py", "--nova-hooks", str(nova_dir), *session.posargs)
+    # Deferred post hooks: the time a deferred plugin adds to the call, the worker's jobs/s.
+    session.run("python", "benchmarks/deferred.py")
 
 
 @nox.session
