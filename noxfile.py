@@ -199,6 +199,15 @@ def nova_functional(session: nox.Session, nova: str, series: str) -> None:
             env["PYTHONPATH"] = str(probe)
         session.run("python", "tests_functional/run_nova_tests.py", mode,
                     str(results / f"{mode}.json"), *FUNCTIONAL_TESTS, env=env)
+    # The probe's POSTS observer deferred (the operator's control): the tests run, then a
+    # worker drains the journal; it must have recorded what it records in the call.
+    deferred = {"PYTHONPATH": str(probe), "NOVA_HOOKSPEC_DEFERRED": "posts",
+                "NOVA_HOOKSPEC_JOURNAL": str(results / "journal.sqlite"),
+                "NOVA_HOOKSPEC_PROBE_RECORD": str(results / "attached-deferred.jsonl")}
+    session.run("python", "tests_functional/run_nova_tests.py", "attached-deferred",
+                str(results / "attached-deferred.json"), *FUNCTIONAL_TESTS, env=deferred)
+    session.run("python", "-m", "nova_hookspec", "worker", "--drain", env=deferred)
+    session.run("python", "-m", "nova_hookspec", "deferred", "status", env=deferred)
     session.run("python", "tests_functional/compare.py", str(results))
     # The comparison can fail: the probe's wrapper, told to swallow Nova's exceptions
     # into None, must make it fail.

@@ -17,7 +17,12 @@ recorded) and, on Nova <= 21, ``nova-hooks.json`` and ``nova-hooks.jsonl``
    argument shapes) from nova_hookspec as from Nova;
 6. with ``attached-first.json`` (``attach_nova()`` called before Nova was
    imported): every point attached in the end and, when the attached run is
-   there too, the typed observers called exactly as in it.
+   there too, the typed observers called exactly as in it;
+7. with ``attached-deferred.json`` (the probe's ``POSTS`` observer deferred,
+   its jobs run by ``nova-hookspec worker --drain`` afterwards): every one of
+   its records was written by the worker, none in a Nova test, and the
+   multiset of (hook, instances, argument types) equals the attached run's,
+   where it ran in the call.
 
 Without ``attached.json`` only the outcomes (1) and check 6 are compared.
 """
@@ -60,14 +65,14 @@ def _records(directory: Path, name: str) -> list[dict[str, Any]]:
 
 def check(directory: Path) -> list[str]:
     failures: list[str] = []
-    runs = {"baseline": _load(directory, "baseline.json")}
-    if (directory / "attached.json").exists():
-        runs["attached"] = _load(directory, "attached.json")
-    if (directory / "nova-hooks.json").exists():
-        runs["nova-hooks"] = _load(directory, "nova-hooks.json")
-    if (directory / "attached-first.json").exists():
-        runs["attached-first"] = _load(directory, "attached-first.json")
+    runs = {mode: _load(directory, f"{mode}.json")
+            for mode in ("baseline", "attached", "nova-hooks", "attached-first",
+                         "attached-deferred")
+            if mode == "baseline" or (directory / f"{mode}.json").exists()}
+    if "attached-first" in runs:
         failures += _attached_first(directory, runs["attached-first"])
+    if "attached-deferred" in runs:
+        failures += _deferred(directory)
     tests = sorted(runs["baseline"]["outcomes"])
 
     print("Nova test outcomes:")
@@ -148,6 +153,36 @@ def _attached_first(directory: Path, run: dict[str, Any]) -> list[str]:
         failures.append(f"attached-first: other observer calls than attached: only first "
                         f"{sorted((first - after).items())[:5]}, only after "
                         f"{sorted((after - first).items())[:5]}")
+    return failures
+
+
+def _posts(directory: Path, name: str) -> list[dict[str, Any]]:
+    return [r for r in _records(directory, name) if r["plugin"] == "posts"]
+
+
+def _deferred(directory: Path) -> list[str]:
+    """The deferred observer got, from the worker, what it gets in the call."""
+    failures = []
+    deferred = _posts(directory, "attached-deferred.jsonl")
+    in_call = _posts(directory, "attached.jsonl")
+    in_tests = [r for r in deferred if r["test"]]
+    if in_tests:
+        failures.append(f"attached-deferred: {len(in_tests)} deferred observer call(s) ran "
+                        f"in a Nova test, not in the worker: {in_tests[:2]}")
+
+    def key(record: dict[str, Any]) -> tuple[Any, ...]:
+        return (record["hook"], tuple(record["instances"]),
+                tuple(sorted(record["types"].items())))
+
+    worker, call = Counter(map(key, deferred)), Counter(map(key, in_call))
+    print(f"deferred observer: {sum(call.values())} calls in the call, "
+          f"{sum(worker.values())} run by the worker")
+    if not call:
+        failures.append("attached-deferred: the observer never ran in the attached run")
+    if worker != call:
+        failures.append(f"attached-deferred: the worker's calls differ: only worker "
+                        f"{sorted((worker - call).items())[:3]}, only in the call "
+                        f"{sorted((call - worker).items())[:3]}")
     return failures
 
 

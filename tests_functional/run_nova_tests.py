@@ -5,7 +5,9 @@
 MODE is ``baseline`` (nothing of nova_hookspec's is used), ``nova-hooks``
 (Nova <= 21: the probe's legacy class under Nova's own ``nova/hooks.py``) or
 ``attached`` (``nova_hookspec.attach_nova()`` once Nova's modules are
-imported, as the launcher does) or ``attached-first`` (``attach_nova()``
+imported, as the launcher does), ``attached-deferred`` (the same, run with
+some plugins deferred: the environment names them and the journal; a worker
+runs their jobs afterwards) or ``attached-first`` (``attach_nova()``
 first thing, before anything of Nova is imported). The probe plugins
 record to ``$NOVA_HOOKSPEC_PROBE_RECORD``; this script sets
 ``NOVA_HOOKSPEC_PROBE_TEST`` to the test running, and counts the WARNING
@@ -68,7 +70,7 @@ def main(mode: str, out: str, test_ids: list[str]) -> int:
         if early:
             raise SystemExit(f"attach_nova() imported Nova's modules ahead of Nova: {early}")
     suite = unittest.defaultTestLoader.loadTestsFromNames(test_ids)  # imports Nova
-    if mode == "attached":
+    if mode in ("attached", "attached-deferred"):
         import nova_hookspec
 
         nova_hookspec.attach_nova(strict=True)

@@ -9,7 +9,11 @@
   comparison fail);
 * ``FAILING``: raises in every ``*_post`` observer;
 * ``LegacyRecorder``: a classic ``nova.hooks`` class on the four legacy hook
-  names, recording what Nova (or nova_hookspec) calls it with.
+  names, recording what Nova (or nova_hookspec) calls it with;
+* ``POSTS``: a typed post observer on the four points asking only for what a
+  deferred observer can be given; it records like ``RECORDER``. The
+  ``attached-deferred`` run defers it (``NOVA_HOOKSPEC_DEFERRED=posts``), the
+  ``attached`` run does not: what it records must be the same.
 
 Records are JSON lines appended to ``$NOVA_HOOKSPEC_PROBE_RECORD``.
 """
@@ -131,6 +135,36 @@ for _point in POINTS:
     setattr(Failing, f"fail_{_point}", _make_failing(_point))
 
 
+def _posted(point, instances, **named):
+    _record(plugin="posts", hook=point, phase="post", instances=instances,
+            types={name: _type(value) for name, value in sorted(named.items())})
+
+
+class Posts:
+    """Post observers on the four points, with arguments a worker can be given."""
+
+    @hookimpl
+    def create_instance_post(self, result, context, flavor):
+        _posted("create_instance", _created(result), result=result, context=context,
+                flavor=flavor, result_0=result[0] if isinstance(result, tuple) else None,
+                instance_0=result[0][0] if isinstance(result, tuple) and result[0] else None)
+
+    @hookimpl
+    def build_and_run_instance_post(self, result, context, instance, node):
+        _posted("build_and_run_instance", [_uuid(instance)], result=result, context=context,
+                instance=instance, node=node)
+
+    @hookimpl
+    def delete_instance_post(self, result, context, instance, bdms):
+        _posted("delete_instance", [_uuid(instance)], result=result, context=context,
+                instance=instance, bdms=bdms)
+
+    @hookimpl
+    def instance_network_info_post(self, result, context, instance, nw_info):
+        _posted("instance_network_info", [_uuid(instance)], result=result, context=context,
+                instance=instance, nw_info=nw_info)
+
+
 class LegacyRecorder:
     """A classic nova.hooks class: records hook, phase and argument shapes."""
 
@@ -167,3 +201,4 @@ class LegacyNetwork(LegacyRecorder):
 RECORDER = Recorder()
 WRAPPER = Wrapper()
 FAILING = Failing()
+POSTS = Posts()
