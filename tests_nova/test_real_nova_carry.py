@@ -20,7 +20,7 @@ from nova_hookspec.deferred import carry
 objects.register_all()
 try:  # a RequestContext reads options: parse none, as Nova's own tests do
     nova.conf.CONF([], project="nova", default_config_files=[])
-except Exception:  # noqa: BLE001,S110 - parsed already by another test module
+except Exception:  # noqa: BLE001 - parsed already by another test module
     pass
 
 UUID = "9b5e0a77-8f55-4c3c-9d6e-2f1f6c7b5a01"
