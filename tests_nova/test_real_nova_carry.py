@@ -8,6 +8,7 @@ written, ``admin_password`` never is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import nova.conf  # isort: skip
@@ -18,10 +19,9 @@ from nova.network import model as network_model  # isort: skip
 from nova_hookspec.deferred import carry
 
 objects.register_all()
-try:  # a RequestContext reads options: parse none, as Nova's own tests do
+# A RequestContext reads options: parse none, as Nova's own tests do (unless parsed already).
+with contextlib.suppress(Exception):
     nova.conf.CONF([], project="nova", default_config_files=[])
-except Exception:  # noqa: BLE001 - parsed already by another test module
-    pass
 
 UUID = "9b5e0a77-8f55-4c3c-9d6e-2f1f6c7b5a01"
 
