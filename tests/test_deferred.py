@@ -450,3 +450,23 @@ def test_the_worker_serves_prometheus_metrics_from_the_journal(host: Host) -> No
     assert "nova_hookspec_deferred_oldest_pending_age_seconds 0.0" in text
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
+
+
+def test_the_worker_reads_nova_conf_and_logs_with_oslo_log(host: Host, tmp_path: Path) -> None:
+    journal = tmp_path / "from-conf.sqlite"
+    log_file = tmp_path / "worker.log"
+    conf = tmp_path / "nova.conf"
+    conf.write_text(f"[DEFAULT]\nlog_file = {log_file}\n\n[nova_hookspec]\n"
+                    f"journal = {journal}\nmax_attempts = 1\n")
+    env = {k: v for k, v in host.env.items() if k != "NOVA_HOOKSPEC_JOURNAL"}
+    host.env = env
+    (host.gates / "down").touch()
+    called = host.run("-c", "import nova_hookspec._plugins.config as c; "
+                            f"c.use_files([{str(conf)!r}]); import acme_calls")
+    assert called.returncode == 0, called.stderr
+    assert journal.exists()
+    done = host.run("-m", "nova_hookspec", "worker", "--drain", "--config-file", str(conf))
+    assert done.returncode == 0, done.stderr
+    text = log_file.read_text()
+    assert "nova_hookspec worker" in text
+    assert "is dead after 1 attempt(s)" in text  # max_attempts from nova.conf

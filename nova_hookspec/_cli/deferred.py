@@ -60,10 +60,31 @@ def _when(stamp: float | None) -> str:
         "%Y-%m-%dT%H:%M:%SZ")
 
 
-def run_worker(args: argparse.Namespace) -> int:
+def _logging(args: argparse.Namespace) -> None:
+    """Log as a Nova service does: oslo.log from the configuration files when both are
+    there (``log_file``, ``debug``, ``use_journal``...), else to stderr."""
+    if args.config_file or args.config_dir:
+        try:
+            from oslo_config import cfg  # noqa: PLC0415 - optional, as in _plugins.config
+            from oslo_log import log as oslo_log  # noqa: PLC0415
+        except ImportError:
+            pass
+        else:
+            conf = cfg.ConfigOpts()
+            oslo_log.register_options(conf)
+            files = [arg for f in args.config_file for arg in ("--config-file", f)]
+            files += [arg for d in args.config_dir for arg in ("--config-dir", d)]
+            conf(files, project="nova", default_config_files=[], default_config_dirs=[])
+            oslo_log.setup(conf, "nova-hookspec-worker")
+            logging.getLogger("nova_hookspec").setLevel(logging.INFO)
+            return
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    _logging(args)
     found = settings.current()
     store = enqueue.journal()
     observe = None
