@@ -65,8 +65,8 @@ def _logging(args: argparse.Namespace) -> None:
     there (``log_file``, ``debug``, ``use_journal``...), else to stderr."""
     if args.config_file or args.config_dir:
         try:
-            from oslo_config import cfg  # noqa: PLC0415 - optional, as in _plugins.config
-            from oslo_log import log as oslo_log  # noqa: PLC0415
+            from oslo_config import cfg
+            from oslo_log import log as oslo_log
         except ImportError:
             pass
         else:
