@@ -63,6 +63,7 @@ class Worker:
         self._busy = 0
         self._lock = threading.Lock()
         self._running: dict[int, Job] = {}
+        self._lanes_left = 0
         #: Called after each run with the job and its seconds (the metrics).
         self.observe = observe
         self.name = f"{store.host}:{os.getpid()}"
@@ -123,6 +124,13 @@ class Worker:
     # ------------------------------------------------------------ lanes
 
     def _lane(self, drain: bool) -> None:
+        try:
+            self._claim_and_run(drain)
+        finally:
+            with self._lock:
+                self._lanes_left -= 1
+
+    def _claim_and_run(self, drain: bool) -> None:
         while not self.stopping.is_set():
             job = self.store.claim(self.name, self.settings.lease)
             if job is None:
@@ -156,16 +164,19 @@ class Worker:
         log.info("nova_hookspec worker %s: %d lane(s), journal %s%s", self.name, self.lanes,
                  self.store.path, f", {given_back} job(s) of a stopped worker given back"
                  if given_back else "")
-        threads = [threading.Thread(target=self._lane, args=(drain,), name=f"lane-{n}",
-                                    daemon=True) for n in range(self.lanes)]
-        for thread in threads:
-            thread.start()
-        while any(t.is_alive() for t in threads) and not self.stopping.is_set():
+        # Lanes say when they are done (a count, not Thread.is_alive(): a thread that ran
+        # greenlets, as Nova's imports may start, can stay "alive" after it returned on old
+        # greenlet releases).
+        self._lanes_left = self.lanes
+        for n in range(self.lanes):
+            threading.Thread(target=self._lane, args=(drain,), name=f"lane-{n}",
+                             daemon=True).start()
+        while self._lanes_left and not self.stopping.is_set():
             time.sleep(0.1)
         if self.stopping.is_set():
             deadline = time.monotonic() + self.grace
-            for thread in threads:
-                thread.join(max(0.0, deadline - time.monotonic()))
+            while self._lanes_left and time.monotonic() < deadline:
+                time.sleep(0.05)
             with self._lock:
                 unfinished = list(self._running.values())
             for job in unfinished:
