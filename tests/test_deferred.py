@@ -470,3 +470,10 @@ def test_the_worker_reads_nova_conf_and_logs_with_oslo_log(host: Host, tmp_path:
     text = log_file.read_text()
     assert "nova_hookspec worker" in text
     assert "is dead after 1 attempt(s)" in text  # max_attempts from nova.conf
+
+
+def test_a_misspelt_deferred_plugin_is_warned_about_with_the_nearest_name(host: Host) -> None:
+    checked = host.run("-m", "nova_hookspec", "check", env={"NOVA_HOOKSPEC_DEFERRED": "acme-ledgr"})
+    assert checked.returncode == 1
+    assert "acme-ledgr" in checked.stdout
+    assert "did you mean 'acme-ledger'" in checked.stdout
