@@ -17,13 +17,28 @@ The parts, each one idea (in the manner of dramatiq's ``broker.py`` and
   them; :mod:`.brokers.journal` keeps them in one SQLite file per host;
 * :mod:`.settings` - the options and their defaults;
 * :mod:`.retries` - backoff with jitter, ``Retry``, dead letters;
-* :mod:`.enqueue` - what the hooked call runs in a deferred plugin's place;
-* :mod:`.worker` - claims jobs with a lease and runs them in lanes.
+* :mod:`.enqueue` - what the hooked call runs in a deferred observer's place;
+* :mod:`.worker` - claims jobs with a lease and runs them in lanes;
+* :mod:`.health` and :mod:`.metrics` - what ``check`` and Prometheus see.
+
+Importing nova_hookspec imports only :mod:`.jobs` of it: the rest comes with
+the first deferred observer registered (a process with none never pays for it).
 """
 
-from nova_hookspec.deferred import enqueue as _enqueue  # provides the plugin layer's deferral
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from nova_hookspec._plugins import deferral as _deferral
 from nova_hookspec.deferred.jobs import Delivery, Retry
 
 __all__ = ["Delivery", "Retry"]
 
-_enqueue.install()
+
+def _job_writer(deferred: _deferral.Deferred) -> Callable[..., Any]:
+    from nova_hookspec.deferred import enqueue  # with the first deferred observer
+
+    return enqueue.make(deferred)
+
+
+_deferral.provide(_job_writer)

@@ -86,8 +86,3 @@ def make(deferred: _deferral.Deferred) -> Callable[..., None]:
 
     write_job.__name__ = f"write_job_of_{deferred.hook}"
     return write_job
-
-
-def install() -> None:
-    """Make the plugin layer write jobs with :func:`make`."""
-    _deferral.provide(make)
