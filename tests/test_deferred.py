@@ -477,3 +477,41 @@ def test_a_misspelt_deferred_plugin_is_warned_about_with_the_nearest_name(host: 
     assert checked.returncode == 1
     assert "acme-ledgr" in checked.stdout
     assert "did you mean 'acme-ledger'" in checked.stdout
+
+
+def test_a_password_passed_by_position_never_reaches_the_journal(site: Site,
+                                                                 tmp_path: Path) -> None:
+    # Nova's build_and_run_instance passes admin_password to _do_build_and_run_instance
+    # by position; a legacy post deferred by the operator asks for all of args.
+    site.add_dist("acme-build", {"nova.hooks": ["build_instance = acme_build:Hook"]}, {
+        "acme_build": '''
+import os
+class Hook:
+    def post(self, rv, manager, context, instance, image, spec, props, password, *rest, **kw):
+        with open(os.environ["LEDGER"], "a") as f:
+            f.write(f"built {instance.uuid} password={password}\\n")
+''', "acme_calls": CALLS, "acme_build_call": '''
+import nova_hookspec
+from nova_hookspec._nova.standins import Instance
+
+@nova_hookspec.add_hook("build_instance")
+def _do_build_and_run_instance(self, context, instance, image, request_spec,
+                               filter_properties, admin_password, injected_files,
+                               requested_networks, security_groups, block_device_mapping,
+                               node=None, limits=None, host_list=None, accel_uuids=None):
+    return "ACTIVE"
+
+_do_build_and_run_instance(None, None, Instance(), {}, None, {}, "PASS-" + "w0rd", [], None,
+                           [], None, node="n1")
+'''})
+    host = Host(site, tmp_path)
+    host.env["NOVA_HOOKSPEC_DEFERRED"] = "acme-build"
+    done = host.run("-c", "import acme_build_call")
+    assert done.returncode == 0, done.stderr
+    files = [p for p in host.journal.parent.iterdir() if p.name.startswith("journal.sqlite")]
+    assert b"w0rd" not in b"".join(p.read_bytes() for p in files)
+    host.drain()
+    host.close()
+    [line] = host.lines()
+    assert line[0] == "built"
+    assert line[2] == "password=None"

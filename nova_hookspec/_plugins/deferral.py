@@ -26,8 +26,9 @@ class Deferred:
     :param names: the arguments it asks for, in its parameters' order
         (``delivery`` included).
     :param legacy: whether it is a legacy class's ``post``.
-    :param extra: what the call also passes to the job writer, for the job's
-        order (``instance``, ``result``), when the observer does not ask for it.
+    :param extra: what the call also passes to the job writer when the observer
+        does not ask for it: for the job's order (``instance``, ``result``) and
+        to blank the password wherever it is (``admin_password``).
     """
 
     plugin: str

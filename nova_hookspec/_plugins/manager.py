@@ -232,7 +232,9 @@ class NovaPluginManager(pluggy.PluginManager):
                 return
         legacy = isinstance(plugin, LegacyHook)
         names = tuple(impl.argnames) if legacy else (*impl.argnames, *impl.kwargnames)
-        extra = tuple(n for n in ("instance", "result")
+        # For the job's order (instance, result) and to blank the password wherever the
+        # observer would get it (admin_password: in args, too, where Nova passes it so).
+        extra = tuple(n for n in ("instance", "result", "admin_password")
                       if n in point.hook_args("post") and n not in names)
         record = _deferral.Deferred(plugin_name, hook_name, impl.function, names, legacy, extra)
         impl.argnames = (*record.carried, *extra)

@@ -13,8 +13,9 @@ as JSON in tagged forms, and rebuilt in the worker:
 * classes registered with :func:`register` (the stand-ins of the demo and
   the kit register themselves).
 
-``admin_password`` is never written: as an argument, or a key of
-``kwargs``, it reaches a deferred observer as ``None``. The hooked object
+``admin_password`` is never written: as an argument, a key of ``kwargs``
+or (blanked by the job writer, :mod:`.enqueue`) an item of ``args``, it
+reaches a deferred observer as ``None``. The hooked object
 (``compute_api``, ``compute_manager``, ``network_api``; ``args[0]``) cannot
 be carried: asking for it is refused at registration, and ``args[0]``
 arrives as ``None``.

@@ -74,6 +74,10 @@ def make(deferred: _deferral.Deferred) -> Callable[..., None]:
         given = dict(zip((*carried, *deferred.extra), values))
         keys = order_keys(given)
         own = {name: given[name] for name in carried if name in given}
+        secret = given.get("admin_password")
+        if secret and isinstance(own.get("args"), tuple):  # Nova passes it by position too
+            own["args"] = tuple(None if value is secret or value == secret else value
+                                for value in own["args"])
         try:
             payload = carry.dumps(own)
             journal().enqueue(deferred.plugin, deferred.hook, keys, payload)
