@@ -12,8 +12,16 @@ one layer up; it says here how to make the function that writes them
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
+
+from nova_hookspec._call.legacy import LegacyHook
+from nova_hookspec._plugins import validation as _validation
+from nova_hookspec._plugins.controls import DEFERRED_ENV, Controls
+from nova_hookspec._spec import points as _points
+
+log = logging.getLogger("nova_hookspec")
 
 
 @dataclass(frozen=True)
@@ -64,3 +72,41 @@ def enqueuer(deferred: Deferred) -> Callable[..., None]:
     if _make is None:
         raise RuntimeError("nova_hookspec.deferred is not imported: import nova_hookspec")
     return _make(deferred)
+
+
+def put_job_writer(controls: Controls, keys: frozenset[str], plugin: object, plugin_name: str,
+                   hook_name: str, impl: Any) -> Deferred | None:
+    """Put a job writer in the place of ``impl`` if it is a deferred post observer
+    (marked, or named in the operator's ``deferred`` control: ``keys`` are the
+    plugin's names); the deferred observer, or ``None``.
+
+    An operator's deferral the observer cannot take (it asks for the hooked
+    object) is logged and the observer runs in the call.
+    """
+    located = _points.hook_phase(hook_name)
+    if located is None or located[1] != "post":
+        return None
+    point = located[0]
+    if not impl.opts.get("deferred"):
+        if not controls.defers(keys, point.name):
+            return None
+        where = f"plugin {plugin_name!r}, hook {hook_name!r}"
+        problems = list(_validation.deferral_problems(where, point, impl.function))
+        if problems:
+            log.error("nova_hookspec: %s; it is named in %s but runs in the call, not "
+                      "deferred", "; ".join(problems),
+                      controls.sources.get("deferred", DEFERRED_ENV))
+            return None
+    legacy = isinstance(plugin, LegacyHook)
+    names = tuple(impl.argnames) if legacy else (*impl.argnames, *impl.kwargnames)
+    # For the job's order (instance, result) and to blank the password wherever the
+    # observer would get it (admin_password: in args, too, where Nova passes it so).
+    extra = tuple(n for n in ("instance", "result", "admin_password")
+                  if n in point.hook_args("post") and n not in names)
+    record = Deferred(plugin_name, hook_name, impl.function, names, legacy, extra)
+    impl.argnames = (*record.carried, *extra)
+    impl.kwargnames = ()
+    impl.function = enqueuer(record)
+    impl.opts = {**impl.opts, "deferred": True}
+    return record
+

@@ -8,9 +8,9 @@ them per registered name, the operator's controls match names against them
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-__all__ = ["DiscoveryReport", "PluginInfo", "PluginKind", "Problem", "describe"]
+__all__ = ["DiscoveryReport", "Loader", "PluginInfo", "PluginKind", "Problem", "describe"]
 
 PluginKind = Literal["typed", "legacy"]
 
@@ -72,3 +72,16 @@ def describe(info: PluginInfo) -> str:
     """``entry point 'name = value' in group 'G' of distribution D``."""
     dist = f" of distribution {info.distribution}" if info.distribution else ""
     return f"entry point {info.entry_point!r} in group {info.group!r}{dist}"
+
+
+class Loader(Protocol):
+    """What loads the legacy classes discovery found but did not import yet
+    (:class:`nova_hookspec._plugins.discovery.Discovery`)."""
+
+    report: DiscoveryReport
+
+    def load_point(self, name: str) -> None:
+        """Import and register the legacy classes of hook point ``name``."""
+
+    def load_all(self) -> None:
+        """Import and register every legacy class not loaded yet."""

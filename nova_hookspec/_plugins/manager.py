@@ -15,7 +15,7 @@ import threading
 import types
 import warnings
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import pluggy
 
@@ -30,7 +30,7 @@ from nova_hookspec._plugins import deferral as _deferral
 from nova_hookspec._plugins import foreign as _foreign
 from nova_hookspec._plugins import ordering as _ordering
 from nova_hookspec._plugins import validation as _validation
-from nova_hookspec._plugins.info import DiscoveryReport, PluginInfo
+from nova_hookspec._plugins.info import DiscoveryReport, Loader, PluginInfo
 from nova_hookspec._seams import pluggy_api as _pluggy
 from nova_hookspec._spec import markers as _markers
 from nova_hookspec._spec import points as _points
@@ -38,19 +38,6 @@ from nova_hookspec._spec.errors import PluginValidationError
 from nova_hookspec._spec.markers import PROJECT_NAME
 
 log = logging.getLogger("nova_hookspec")
-
-
-class Loader(Protocol):
-    """What loads the legacy classes discovery found but did not import yet
-    (:class:`nova_hookspec._plugins.discovery.Discovery`)."""
-
-    report: DiscoveryReport
-
-    def load_point(self, name: str) -> None:
-        """Import and register the legacy classes of hook point ``name``."""
-
-    def load_all(self) -> None:
-        """Import and register every legacy class not loaded yet."""
 
 
 class NovaPluginManager(pluggy.PluginManager):
@@ -108,36 +95,13 @@ class NovaPluginManager(pluggy.PluginManager):
             if point.name in self._cores:
                 return
             if not point.typed:
-                self._drop_unfit_optional_impls(point)
+                _validation.drop_unfit_optional_impls(self.hook, point)
                 namespace = types.ModuleType(f"nova_hookspec.custom.{point.name}")
                 namespace.__dict__.update(hookspecs.generic_specs(point.name))
                 self.add_hookspecs(namespace)
             core = _executor.CallCore(point.name)
             self.register(core, f"nova_hookspec.core:{point.name}")
             self._cores[point.name] = core
-
-    def _drop_unfit_optional_impls(self, point: _points.HookPoint) -> None:
-        """Implementations registered (``optionalhook``) before ``point`` was declared
-        are checked against it now, as registration would have: one that does not
-        fit (a plain impl on the call hook, an argument the point lacks) is logged
-        and dropped, and the declaration - Nova's module being imported - goes on."""
-        for hook_name in point.hook_names:
-            hook = getattr(self.hook, hook_name, None)
-            if hook is None:
-                continue
-            impls = hook.get_hookimpls()
-            kept = []
-            for impl in impls:
-                problems = list(_validation.hookimpl_problems(
-                    impl.plugin_name, hook_name, impl.function, dict(impl.opts)))
-                if problems:
-                    log.error("nova_hookspec: %s; registered before hook point %r was "
-                              "declared, this implementation is dropped",
-                              "; ".join(problems), point.name)
-                else:
-                    kept.append(impl)
-            if len(kept) != len(impls):
-                _pluggy.set_impls(hook, kept)
 
     # ------------------------------------------------------------ registration
 
@@ -185,7 +149,11 @@ class NovaPluginManager(pluggy.PluginManager):
                 for _attr, hook_name, function, opts in found:
                     hook = _pluggy.hook_caller(self, hook_name)
                     impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
-                    self._defer_if_asked(plugin, plugin_name, hook_name, impl)
+                    deferred = _deferral.put_job_writer(
+                        self.controls, self.keys(plugin_name), plugin, plugin_name, hook_name,
+                        impl)
+                    if deferred is not None:
+                        self.deferred[(plugin_name, hook_name)] = deferred
                     if _foreign.is_foreign(self, hook_name):
                         _foreign.verify(self, hook, impl)
                     impls.append((hook, impl))
@@ -213,35 +181,6 @@ class NovaPluginManager(pluggy.PluginManager):
             self.unregister(plugin, plugin_name)
             raise
         return plugin_name
-
-    def _defer_if_asked(self, plugin: object, plugin_name: str, hook_name: str, impl: Any) -> None:
-        """Put a job writer in the place of a deferred post observer (:mod:`._deferral`)."""
-        located = _points.hook_phase(hook_name)
-        if located is None or located[1] != "post":
-            return
-        point = located[0]
-        if not impl.opts.get("deferred"):
-            if not self.controls.defers(self.keys(plugin_name), point.name):
-                return
-            where = f"plugin {plugin_name!r}, hook {hook_name!r}"
-            problems = list(_validation.deferral_problems(where, point, impl.function))
-            if problems:
-                log.error("nova_hookspec: %s; it is named in %s but runs in the call, not "
-                          "deferred", "; ".join(problems),
-                          self.controls.sources.get("deferred", _controls.DEFERRED_ENV))
-                return
-        legacy = isinstance(plugin, LegacyHook)
-        names = tuple(impl.argnames) if legacy else (*impl.argnames, *impl.kwargnames)
-        # For the job's order (instance, result) and to blank the password wherever the
-        # observer would get it (admin_password: in args, too, where Nova passes it so).
-        extra = tuple(n for n in ("instance", "result", "admin_password")
-                      if n in point.hook_args("post") and n not in names)
-        record = _deferral.Deferred(plugin_name, hook_name, impl.function, names, legacy, extra)
-        impl.argnames = (*record.carried, *extra)
-        impl.kwargnames = ()
-        impl.function = _deferral.enqueuer(record)
-        impl.opts = {**impl.opts, "deferred": True}
-        self.deferred[(plugin_name, hook_name)] = record
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         """Unregister a plugin and all of its hook implementations, as pluggy does."""
@@ -420,20 +359,8 @@ class NovaPluginManager(pluggy.PluginManager):
             # Explicit rules only; the base order's are said when asked (rule()).
             self._rules[hook.name] = {id(p.impl): p.rule for p in placed if p.rule}
             for conflict in conflicts:
-                self._report_conflict(hook.name, conflict)
+                _ordering.report_conflict(self._conflicts_reported, hook.name, conflict)
         self._changed()
-
-    def _report_conflict(self, hook_name: str, conflict: _ordering.Conflict) -> None:
-        key = (conflict.source, tuple(sorted(set(conflict.cycle))))
-        if key in self._conflicts_reported:
-            return
-        self._conflicts_reported.add(key)
-        log.error(
-            "nova_hookspec order conflict in hook %r (and any other hook these plugins "
-            "share): a constraint (%s) would close the cycle %s; it is ignored (stronger "
-            "ones win: the operator's order for a hook point, then for all points, then "
-            "plugins' before/after) and every plugin still runs once",
-            hook_name, conflict.source, " -> ".join(conflict.cycle))
 
     # ------------------------------------------------------------ calls
 

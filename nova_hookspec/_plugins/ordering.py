@@ -38,11 +38,14 @@ were loaded, so the order is the same whichever hook point is called first.
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, NamedTuple
 
 from nova_hookspec._plugins.controls import name_key
 from nova_hookspec._seams import pluggy_api as _pluggy
+
+log = logging.getLogger("nova_hookspec")
 
 TRYFIRST, PLAIN, TRYLAST = 0, 1, 2
 _PLACED = {"tryfirst": TRYFIRST, "trylast": TRYLAST}
@@ -242,3 +245,19 @@ def _declared_edges(group: Sequence[Any]) -> list[tuple[str, str]]:
         edges.extend((me, other) for other in impl.opts.get("before") or ())
         edges.extend((other, me) for other in impl.opts.get("after") or ())
     return edges
+
+
+def report_conflict(reported: set[tuple[str, tuple[str, ...]]], hook_name: str,
+                    conflict: Conflict) -> None:
+    """Log an order conflict once (``reported`` remembers which were)."""
+    key = (conflict.source, tuple(sorted(set(conflict.cycle))))
+    if key in reported:
+        return
+    reported.add(key)
+    log.error(
+        "nova_hookspec order conflict in hook %r (and any other hook these plugins "
+        "share): a constraint (%s) would close the cycle %s; it is ignored (stronger "
+        "ones win: the operator's order for a hook point, then for all points, then "
+        "plugins' before/after) and every plugin still runs once",
+        hook_name, conflict.source, " -> ".join(conflict.cycle))
+

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from nova_hookspec._call.executor import CallCore
 from nova_hookspec._call.legacy import LegacyHook
 from nova_hookspec._call.policy import describe_exception
+from nova_hookspec._seams import pluggy_api as _pluggy
 from nova_hookspec._spec import points as _points
 from nova_hookspec._spec.errors import PluginValidationError
+
+log = logging.getLogger("nova_hookspec")
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -181,3 +185,31 @@ def check_typed_plugin(plugin: object, parse: Callable[[object, str], Any]) -> N
                     "in the 'nova.hooks' entry-point group, its entry-point name the hook "
                     "name (create_instance = module:Class)")
         raise TypeError(f"{plugin!r} implements no hook (no function marked @hookimpl){hint}")
+
+
+def drop_unfit_optional_impls(hooks: Any, point: _points.HookPoint) -> None:
+    """Implementations registered (``optionalhook``) before ``point`` was declared
+    are checked against it now, as registration would have: one that does not
+    fit (a plain impl on the call hook, an argument the point lacks) is logged
+    and dropped, and the declaration - Nova's module being imported - goes on.
+
+    :param hooks: the manager's hook relay (``pm.hook``).
+    """
+    for hook_name in point.hook_names:
+        hook = getattr(hooks, hook_name, None)
+        if hook is None:
+            continue
+        impls = hook.get_hookimpls()
+        kept = []
+        for impl in impls:
+            problems = list(hookimpl_problems(
+                impl.plugin_name, hook_name, impl.function, dict(impl.opts)))
+            if problems:
+                log.error("nova_hookspec: %s; registered before hook point %r was "
+                          "declared, this implementation is dropped",
+                          "; ".join(problems), point.name)
+            else:
+                kept.append(impl)
+        if len(kept) != len(impls):
+            _pluggy.set_impls(hook, kept)
+
