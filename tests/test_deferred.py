@@ -159,8 +159,12 @@ class Host:
     def wait_for(self, predicate: object, what: str, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         while not predicate():  # type: ignore[operator]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"never happened: {what}; ledger {self.lines()}")
+            ended = [p.args for p in self.processes if p.poll() is not None and p.returncode]
+            if time.monotonic() > deadline or ended:
+                log = self.ledger.parent / "processes.log"
+                raise AssertionError(
+                    f"never happened: {what}; ledger {self.lines()}; failed {ended}; "
+                    f"log {log.read_text()[-3000:] if log.exists() else ''}")
             time.sleep(0.05)
 
 

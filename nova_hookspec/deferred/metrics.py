@@ -22,13 +22,14 @@ them) and survive a worker's restart:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Callable
 
 from nova_hookspec.deferred.brokers.journal import Journal
 from nova_hookspec.deferred.jobs import Job
 
-#: A worker calls it after each run: the job and the run's seconds.
+#: A worker calls it after each run: the job and the run's seconds (typing.Callable:
+#: a runtime alias on 3.8).
 Observe = Callable[[Job, float], None]
 
 
