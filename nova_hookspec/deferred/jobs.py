@@ -50,7 +50,6 @@ class Job:
     :param id: the store's id of it.
     :param plugin: the registered plugin name.
     :param hook: the pluggy hook (``NAME_post``).
-    :param instance: the instance's UUID (``""`` when the call had none).
     :param payload: the carried arguments (:mod:`nova_hookspec.deferred.carry`).
     :param attempts: runs started so far, this one included.
     :param enqueued_at: when the hooked call wrote it.
@@ -59,7 +58,6 @@ class Job:
     id: int
     plugin: str
     hook: str
-    instance: str
     payload: str
     attempts: int
     enqueued_at: float

@@ -133,7 +133,7 @@ class Journal:
                        "attempts = attempts + 1 WHERE id = ?", (worker, now + lease, row[0]))
             found = db.execute("SELECT id, plugin, hook, payload, attempts, enqueued, history "
                                "FROM jobs WHERE id = ?", (row[0],)).fetchone()
-        return Job(found[0], found[1], found[2], "", found[3], found[4], found[5],
+        return Job(found[0], found[1], found[2], found[3], found[4], found[5],
                    host=self.host, history=json.loads(found[6]))
 
     def renew(self, job: Job, worker: str, lease: float) -> None:
@@ -147,7 +147,9 @@ class Journal:
             db.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             self._count(db, job.plugin, job.hook, "done")
 
-    def _failed(self, db: sqlite3.Connection, job: Job, error: str) -> str:
+    @staticmethod
+    def _history(job: Job, error: str) -> str:
+        """The job's history with this failed run added (the last 20 runs kept)."""
         history = [*(job.history or []), {"attempt": job.attempts, "at": time.time(),
                                           "error": error}]
         return json.dumps(history[-20:])
@@ -156,13 +158,13 @@ class Journal:
         with self._tx() as db:
             db.execute("UPDATE jobs SET state = 'pending', due = ?, worker = NULL, "
                        "lease_until = NULL, history = ? WHERE id = ?",
-                       (time.time() + delay, self._failed(db, job, error), job.id))
+                       (time.time() + delay, self._history(job, error), job.id))
             self._count(db, job.plugin, job.hook, "retried")
 
     def dead(self, job: Job, error: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE jobs SET state = 'dead', worker = NULL, lease_until = NULL, "
-                       "history = ? WHERE id = ?", (self._failed(db, job, error), job.id))
+                       "history = ? WHERE id = ?", (self._history(job, error), job.id))
             self._count(db, job.plugin, job.hook, "dead")
 
     def release(self, job: Job) -> None:
