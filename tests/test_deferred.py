@@ -519,3 +519,21 @@ _do_build_and_run_instance(None, None, Instance(), {}, None, {}, "PASS-" + "w0rd
     [line] = host.lines()
     assert line[0] == "built"
     assert line[2] == "password=None"
+
+
+def test_a_job_longer_than_its_lease_is_not_taken_by_another_worker(host: Host) -> None:
+    (host.gates / "block").touch()
+    [uuid] = host.calls()
+    first = host.start("-m", "nova_hookspec", "worker")
+    host.wait_for(lambda: any(line[:2] == ["start", "create"] for line in host.lines()),
+                  "the plugin started")
+    second = host.start("-m", "nova_hookspec", "worker")
+    time.sleep(3 * 3)  # three leases (NOVA_HOOKSPEC_LEASE=3): renewed by the first worker
+    (host.gates / "block").unlink()
+    host.wait_for(lambda: done_creates(host), "the job done")
+    for worker in (first, second):
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    starts = [line for line in host.lines() if line[:2] == ["start", "create"]]
+    assert [line[2] for line in starts] == [uuid]  # started once: never taken over
+    assert [line[4] for line in done_creates(host)] == ["1"]

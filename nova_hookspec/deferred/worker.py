@@ -60,7 +60,6 @@ class Worker:
         self.grace = grace
         self.poll = poll
         self.stopping = threading.Event()
-        self._busy = 0
         self._lock = threading.Lock()
         self._running: dict[int, Job] = {}
         self._lanes_left = 0
@@ -72,9 +71,6 @@ class Worker:
 
     def run_job(self, job: Job) -> None:
         record = self.pm.deferred.get((job.plugin, job.hook))
-        beat = threading.Event()
-        keeper = threading.Thread(target=self._keep_lease, args=(job, beat), daemon=True)
-        keeper.start()
         started = time.monotonic()
         try:
             if record is None:
@@ -94,7 +90,6 @@ class Worker:
             log.info("deferred job %s (%s, %s) done, attempt %d", job.id, job.plugin, job.hook,
                      job.attempts)
         finally:
-            beat.set()
             if self.observe is not None:
                 self.observe(job, time.monotonic() - started)
 
@@ -113,13 +108,18 @@ class Worker:
                         "%.1f s", job.id, job.plugin, job.hook, job.attempts, s.max_attempts,
                         error, outcome.delay)
 
-    def _keep_lease(self, job: Job, finished: threading.Event) -> None:
-        while not finished.wait(self.settings.lease / 3):
-            try:
-                self.store.renew(job, self.name, self.settings.lease)
-            except Exception:
-                log.warning("could not renew the lease of deferred job %s", job.id,
-                            exc_info=True)
+    def _keep_leases(self) -> None:
+        """Renew, every third of a lease, the lease of every job the lanes run."""
+        while True:
+            time.sleep(self.settings.lease / 3)
+            with self._lock:
+                running = list(self._running.values())
+            for job in running:
+                try:
+                    self.store.renew(job, self.name, self.settings.lease)
+                except Exception:
+                    log.warning("could not renew the lease of deferred job %s", job.id,
+                                exc_info=True)
 
     # ------------------------------------------------------------ lanes
 
@@ -135,19 +135,17 @@ class Worker:
             job = self.store.claim(self.name, self.settings.lease)
             if job is None:
                 with self._lock:
-                    idle = self._busy == 0
+                    idle = not self._running
                 if drain and idle and not self._unfinished():
                     return
                 self.stopping.wait(self.poll)
                 continue
             with self._lock:
-                self._busy += 1
                 self._running[job.id] = job
             try:
                 self.run_job(job)
             finally:
                 with self._lock:
-                    self._busy -= 1
                     self._running.pop(job.id, None)
 
     def _unfinished(self) -> bool:
@@ -168,6 +166,7 @@ class Worker:
         # greenlets, as Nova's imports may start, can stay "alive" after it returned on old
         # greenlet releases).
         self._lanes_left = self.lanes
+        threading.Thread(target=self._keep_leases, name="leases", daemon=True).start()
         for n in range(self.lanes):
             threading.Thread(target=self._lane, args=(drain,), name=f"lane-{n}",
                              daemon=True).start()
