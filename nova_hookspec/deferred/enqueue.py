@@ -67,19 +67,20 @@ def order_keys(values: dict[str, Any]) -> list[str]:
 
 def make(deferred: _deferral.Deferred) -> Callable[..., None]:
     """The job writer for ``deferred``: called with the values of its carried
-    arguments, then ``instance`` and ``result`` where it did not ask for them."""
+    arguments, then those of :attr:`~nova_hookspec._plugins.deferral.Deferred.extra`."""
     carried = deferred.carried
 
     def write_job(*values: Any) -> None:
         given = dict(zip((*carried, *deferred.extra), values))
         keys = order_keys(given)
         own = {name: given[name] for name in carried if name in given}
+        written = dict(own)
         secret = given.get("admin_password")
         if secret and isinstance(own.get("args"), tuple):  # Nova passes it by position too
-            own["args"] = tuple(None if value is secret or value == secret else value
-                                for value in own["args"])
+            written["args"] = tuple(None if value is secret or value == secret else value
+                                    for value in own["args"])
         try:
-            payload = carry.dumps(own)
+            payload = carry.dumps(written)
             journal().enqueue(deferred.plugin, deferred.hook, keys, payload)
         except Exception as exc:  # noqa: BLE001 - the job runs now instead: nothing is dropped
             log.error("nova_hookspec: plugin %r, hook %r: the deferred job could not be "

@@ -32,15 +32,21 @@ from nova_hookspec._plugins.controls import SETTING_ENVS
 
 JOURNAL_NAME = "nova_hookspec-journal.sqlite"
 
+#: Each setting's type and default, as the ``[nova_hookspec]`` options declare them.
+_DECLARED: dict[str, tuple[Any, Any]] = {
+    name: ({"str": str, "int": int, "float": float}[kind], default)
+    for name, kind, default, _help in _config.OPTIONS if name in SETTING_ENVS
+}
+
 
 @dataclass(frozen=True)
 class Settings:
     journal: str
-    journal_sync: str = "full"
-    max_attempts: int = 10
-    retry_min_backoff: float = 1.0
-    retry_max_backoff: float = 600.0
-    lease: float = 30.0
+    journal_sync: str = _DECLARED["journal_sync"][1]
+    max_attempts: int = _DECLARED["max_attempts"][1]
+    retry_min_backoff: float = _DECLARED["retry_min_backoff"][1]
+    retry_max_backoff: float = _DECLARED["retry_max_backoff"][1]
+    lease: float = _DECLARED["lease"][1]
 
 
 def _state_path() -> str:
@@ -59,9 +65,7 @@ def current() -> Settings:
     """The settings in force now."""
     found: dict[str, Any] = {}
     conf = _config.read()
-    kinds = {"journal": str, "journal_sync": str, "max_attempts": int,
-             "retry_min_backoff": float, "retry_max_backoff": float, "lease": float}
-    for name, kind in kinds.items():
+    for name, (kind, _default) in _DECLARED.items():
         variable = SETTING_ENVS[name]
         env = os.environ.get(variable)
         if env:
@@ -72,7 +76,8 @@ def current() -> Settings:
         elif name in conf:
             found[name] = kind(conf[name][0])
     found.setdefault("journal", os.path.join(_state_path(), JOURNAL_NAME))
-    if found.get("journal_sync", "full").lower() not in ("full", "normal"):
-        raise ValueError(f"journal_sync must be 'full' or 'normal', not {found['journal_sync']!r}")
-    found["journal_sync"] = found.get("journal_sync", "full").lower()
+    sync = str(found.get("journal_sync", Settings.journal_sync)).lower()
+    if sync not in ("full", "normal"):
+        raise ValueError(f"journal_sync must be 'full' or 'normal', not {sync!r}")
+    found["journal_sync"] = sync
     return Settings(**found)
