@@ -20,7 +20,7 @@ from nova_hookspec._plugins import controls as _controls
 from nova_hookspec._plugins import discovery as _discovery
 from nova_hookspec._plugins.manager import NovaPluginManager
 
-__all__ = ["STATE", "current", "declare_point", "get_plugin_manager", "reset"]
+__all__ = ["STATE", "declare_point", "get_plugin_manager", "reset"]
 
 log = logging.getLogger("nova_hookspec")
 
@@ -63,11 +63,6 @@ def _build() -> NovaPluginManager:
             STATE.building = None
         STATE.current = pm
         return pm
-
-
-def current() -> NovaPluginManager | None:
-    """The process-wide manager if it exists (no discovery triggered)."""
-    return cast("NovaPluginManager | None", _source.current())
 
 
 def reset() -> None:
