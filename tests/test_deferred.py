@@ -537,3 +537,29 @@ def test_a_job_longer_than_its_lease_is_not_taken_by_another_worker(host: Host) 
     starts = [line for line in host.lines() if line[:2] == ["start", "create"]]
     assert [line[2] for line in starts] == [uuid]  # started once: never taken over
     assert [line[4] for line in done_creates(host)] == ["1"]
+
+
+def test_a_refused_registration_leaves_no_deferred_observer_behind() -> None:
+    import nova_hookspec
+    from nova_hookspec import NovaPluginManager
+
+    class Specs:
+        @nova_hookspec.hookspec
+        def zeta_event(self, name: str) -> None:
+            """Another project's hook."""
+
+    class Plugin:
+        @nova_hookspec.hookimpl(deferred=True)
+        def create_instance_post(self, result: object) -> None:
+            pass
+
+        @nova_hookspec.hookimpl
+        def zeta_event(self, name: str, extra: object) -> None:  # refused by pluggy, after
+            pass
+
+    pm = NovaPluginManager()
+    pm.add_hookspecs(Specs)
+    with pytest.raises(Exception, match="extra"):
+        pm.register(Plugin(), "half")
+    assert pm.deferred == {}
+    assert pm.get_plugin("half") is None

@@ -143,20 +143,9 @@ class NovaPluginManager(pluggy.PluginManager):
             table[plugin_name] = plugin
             self._names_by_id[id(plugin)] = plugin_name
             self._seq[plugin_name] = next(self._counter)
-            impls = []
             made = [n for _a, n, _f, _o in found if getattr(self.hook, n, None) is None]
             try:
-                for _attr, hook_name, function, opts in found:
-                    hook = _pluggy.hook_caller(self, hook_name)
-                    impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
-                    deferred = _deferral.put_job_writer(
-                        self.controls, self.keys(plugin_name), plugin, plugin_name, hook_name,
-                        impl)
-                    if deferred is not None:
-                        self.deferred[(plugin_name, hook_name)] = deferred
-                    if _foreign.is_foreign(self, hook_name):
-                        _foreign.verify(self, hook, impl)
-                    impls.append((hook, impl))
+                impls, deferred = self._new_impls(plugin, plugin_name, found)
             except BaseException:  # no trace of it stays
                 del table[plugin_name]
                 self._names_by_id.pop(id(plugin), None)
@@ -165,6 +154,7 @@ class NovaPluginManager(pluggy.PluginManager):
                     with contextlib.suppress(AttributeError):
                         delattr(self.hook, hook_name)
                 raise
+            self.deferred.update(deferred)  # only once nothing can refuse the plugin
             hooks = []
             for hook, impl in impls:
                 if self._bulk:  # stored, and ordered, once when the bulk ends
@@ -181,6 +171,26 @@ class NovaPluginManager(pluggy.PluginManager):
             self.unregister(plugin, plugin_name)
             raise
         return plugin_name
+
+    def _new_impls(self, plugin: object, plugin_name: str, found: list[Any]) -> tuple[
+            list[tuple[Any, Any]], dict[tuple[str, str], _deferral.Deferred]]:
+        """pluggy's implementations of ``plugin``'s hookimpls, each with its hook caller,
+        and the deferred observers among them, their job writers in place; nothing is
+        registered yet (pluggy's checks of another project's hooks may still refuse)."""
+        impls = []
+        deferred = {}
+        keys = self.keys(plugin_name)
+        for _attr, hook_name, function, opts in found:
+            hook = _pluggy.hook_caller(self, hook_name)
+            impl = _pluggy.new_impl(plugin, plugin_name, function, opts)
+            record = _deferral.put_job_writer(self.controls, keys, plugin, plugin_name,
+                                              hook_name, impl)
+            if record is not None:
+                deferred[(plugin_name, hook_name)] = record
+            if _foreign.is_foreign(self, hook_name):
+                _foreign.verify(self, hook, impl)
+            impls.append((hook, impl))
+        return impls, deferred
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         """Unregister a plugin and all of its hook implementations, as pluggy does."""
