@@ -33,6 +33,13 @@ def add_parsers(commands: Any, config_arguments: Any) -> None:
     worker.add_argument("--drain", action="store_true",
                         help="exit once every job is done or dead, waiting for retries (for "
                              "tests, cron and upgrades)")
+    roles = worker.add_mutually_exclusive_group()
+    roles.add_argument("--relay-only", action="store_true",
+                       help="with a broker: only relay this host's journal to it, run no job "
+                            "(on each Nova host)")
+    roles.add_argument("--no-relay", action="store_true",
+                       help="with a broker: only run jobs from it, relay nothing (a worker "
+                            "host without Nova)")
     worker.add_argument("--metrics-port", type=int, metavar="PORT",
                         help="serve Prometheus metrics on this port (needs prometheus_client)")
     worker.add_argument("--metrics-address", default="127.0.0.1", metavar="ADDRESS",
@@ -47,10 +54,21 @@ def add_parsers(commands: Any, config_arguments: Any) -> None:
     listing.add_argument("--json", action="store_true")
     retry = actions.add_parser("retry", help="make a dead job (or every one) pending again")
     which = retry.add_mutually_exclusive_group(required=True)
-    which.add_argument("id", nargs="?", type=int, help="the job id")
+    which.add_argument("id", nargs="?", type=_job_id,
+                       help="the job id (HOST:NUMBER for the broker's dead letters)")
     which.add_argument("--dead", action="store_true", help="every dead job")
     drop = actions.add_parser("drop", help="forget a dead job")
-    drop.add_argument("id", type=int)
+    drop.add_argument("id", type=_job_id)
+
+
+def _job_id(text: str) -> int | str:
+    """A journal's job number, or a broker job's ``HOST:NUMBER``."""
+    if text.isdigit():
+        return int(text)
+    host, _, number = text.rpartition(":")
+    if not host or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a job id (NUMBER or HOST:NUMBER)")
+    return text
 
 
 def _when(stamp: float | None) -> str:
@@ -83,10 +101,33 @@ def _logging(args: argparse.Namespace) -> None:
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
+def _rabbit(found: settings.Settings) -> Any:
+    """The broker's side of the deferred jobs, or ``None`` (the one-host journal)."""
+    from nova_hookspec.deferred import transport
+
+    where = transport.broker(found)
+    if where is None:
+        return None
+    from nova_hookspec.deferred.brokers.rabbit import Rabbit
+
+    return Rabbit(where, found.broker_prefix, found.broker_lanes)
+
+
 def run_worker(args: argparse.Namespace) -> int:
     _logging(args)
     found = settings.current()
+    try:
+        rabbit = _rabbit(found)
+    except (ImportError, ValueError) as exc:
+        raise SystemExit(f"nova-hookspec worker: {exc}") from None
     store = enqueue.journal()
+    if rabbit is not None:
+        from nova_hookspec._cli.broker import run_broker_worker
+
+        return run_broker_worker(args, rabbit, store, found)
+    if args.relay_only or args.no_relay:
+        raise SystemExit("nova-hookspec worker: --relay-only and --no-relay need a broker "
+                         "([nova_hookspec] transport_url, or broker = true)")
     observe = None
     if args.metrics_port is not None:
         from nova_hookspec.deferred import metrics
@@ -103,8 +144,26 @@ def run_worker(args: argparse.Namespace) -> int:
 
 def run_deferred(args: argparse.Namespace) -> int:
     store = enqueue.journal()
+    try:
+        rabbit = _rabbit(settings.current())
+    except (ImportError, ValueError) as exc:
+        raise SystemExit(f"nova-hookspec deferred: {exc}") from None
+    try:
+        return _deferred(args, store, rabbit)
+    except OSError as exc:  # the broker is unreachable (kombu's errors are OSErrors)
+        print(f"nova-hookspec deferred: broker {rabbit.broker.shown if rabbit else ''} "
+              f"unreachable: {type(exc).__name__}", file=sys.stderr)
+        return 2
+
+
+def _deferred(args: argparse.Namespace, store: Any, rabbit: Any) -> int:
     if args.action == "status":
-        status = store.status()
+        if rabbit is not None:
+            from nova_hookspec._cli import broker
+
+            status = broker.status(rabbit, store)
+        else:
+            status = store.status()
         if args.json:
             print(json.dumps({"schema": STATUS_SCHEMA, **status}, indent=2))
         else:
@@ -112,11 +171,18 @@ def run_deferred(args: argparse.Namespace) -> int:
             print(f"journal {status['journal']}: {status['pending']} pending, "
                   f"{status['running']} running, {status['dead']} dead; oldest pending "
                   f"{'-' if age is None else f'{age:.1f} s'} old")
+            if rabbit is not None:
+                on = status["broker"]
+                print(f"broker {on['broker']} ({on['prefix']}): {on['queued']} queued in "
+                      f"{len(on['lanes'])} lane(s), {on['dead']} dead, "
+                      f"{on['worker_lanes']} lane runner(s) alive")
             for row in status["counters"]:
                 print(f"  {row['plugin']}  {row['hook']}  {row['what']}: {row['count']}")
         return 0
     if args.action == "list":
         jobs = store.jobs(dead=args.dead)
+        if args.dead and rabbit is not None:
+            jobs += rabbit.dead()
         if args.json:
             print(json.dumps({"schema": LIST_SCHEMA, "dead": args.dead, "jobs": jobs}, indent=2))
             return 0
@@ -129,9 +195,16 @@ def run_deferred(args: argparse.Namespace) -> int:
                   + (f"  last error: {last}" if last else ""))
         return 0
     if args.action == "retry":
-        count = store.retry(None if args.dead else args.id)
+        count = 0
+        if args.dead or isinstance(args.id, int):
+            count += store.retry(None if args.dead else args.id)
+        if rabbit is not None and (args.dead or isinstance(args.id, str)):
+            count += rabbit.retry(None if args.dead else args.id)
         print(f"{count} dead job(s) pending again")
         return 0 if count else 1
-    count = store.drop(args.id)
+    if isinstance(args.id, str):
+        count = rabbit.drop(args.id) if rabbit is not None else 0
+    else:
+        count = store.drop(args.id)
     print(f"{count} dead job(s) dropped" if count else f"no dead job {args.id}")
     return 0 if count else 1

@@ -13,6 +13,7 @@ host, a delete marks the instance deleted); nothing else.
 
 from __future__ import annotations
 
+import datetime as _dt
 import uuid as _uuid
 from typing import Any
 
@@ -122,6 +123,9 @@ class Instance(_DictCompat):
         self.access_ip_v6: str | None = None
         self.info_cache: object = None
         self.deleted = False
+        self.reservation_id: str | None = None
+        # Nova's created_at: a naive datetime in UTC.
+        self.created_at = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
         self.__dict__.update(more)
 
     def __repr__(self) -> str:
@@ -187,7 +191,11 @@ class ComputeAPI:
                                   project_id=getattr(context, "project_id", "demo-project"))
             for n in names
         ]
-        return instances, f"r-{_new_uuid()[:8]}"
+        reservation_id = f"r-{_new_uuid()[:8]}"
+        for instance in instances:
+            if isinstance(instance, Instance):
+                instance.reservation_id = reservation_id
+        return instances, reservation_id
 
 
 class ComputeManager:

@@ -78,6 +78,22 @@ OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("lease", "float", 30.0,
      "Seconds a worker holds a deferred job it runs (renewed while it runs); a killed "
      "worker's jobs run again once their lease is over."),
+    ("transport_url", "str", None,
+     "The RabbitMQ that carries deferred jobs between hosts (an oslo.messaging "
+     "transport URL, e.g. rabbit://user:pass@host:5672/vhost). Unset: the service's own "
+     "[DEFAULT] transport_url when 'broker' is true, else the one-host journal only."),
+    ("broker", "bool", False,
+     "Carry deferred jobs between hosts on the service's own RabbitMQ ([DEFAULT] "
+     "transport_url): each host's journal becomes an outbox that the worker relays."),
+    ("broker_lanes", "int", 8,
+     "Lane queues per deferred plugin on the broker: one instance's jobs of one plugin "
+     "always go to the same lane, and each lane has one consumer at a time."),
+    ("broker_prefix", "str", "nova_hookspec",
+     "Prefix of the exchange and queue names on the broker."),
+    ("create_wait", "float", 600.0,
+     "Seconds after an instance's created_at during which its deferred delete job waits "
+     "for the plugin's create job of the same instance (a slow or stopped relay on the "
+     "API host); after that the delete runs without it."),
 )
 
 
@@ -200,6 +216,23 @@ def _sections(cfg: Any, paths: Sequence[str]) -> dict[str, dict[str, list[tuple[
             for option, values in options.items():
                 merged.setdefault(section, {}).setdefault(option, []).append((path, values))
     return merged
+
+
+def raw_option(section: str, option: str) -> str | None:
+    """The last value of ``option`` in ``[section]`` of the configuration files in
+    use (the CLI's ``--config-file`` or the service's), unparsed; ``None`` if unset.
+
+    For options of other projects' groups (``[DEFAULT] transport_url``,
+    ``[oslo_messaging_rabbit] ssl``) that are read without registering them."""
+    cfg = _cfg() if _given else _cfg_if_imported()
+    if cfg is None:
+        return None
+    files = parsed_files(_given[0] if _given else cfg.CONF)
+    if not files:
+        return None
+    places = _sections(cfg, files).get(section, {}).get(option, [])
+    values = [value for _file, found in places for value in found]
+    return values[-1] if values else None
 
 
 def file_problems(sections: dict[str, dict[str, list[tuple[str, list[str]]]]]) -> list[str]:

@@ -70,6 +70,11 @@ SETTING_ENVS = {
     "retry_min_backoff": "NOVA_HOOKSPEC_RETRY_MIN_BACKOFF",
     "retry_max_backoff": "NOVA_HOOKSPEC_RETRY_MAX_BACKOFF",
     "lease": "NOVA_HOOKSPEC_LEASE",
+    "transport_url": "NOVA_HOOKSPEC_TRANSPORT_URL",
+    "broker": "NOVA_HOOKSPEC_BROKER",
+    "broker_lanes": "NOVA_HOOKSPEC_BROKER_LANES",
+    "broker_prefix": "NOVA_HOOKSPEC_BROKER_PREFIX",
+    "create_wait": "NOVA_HOOKSPEC_CREATE_WAIT",
 }
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -23,6 +23,7 @@ arrives as ``None``.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import re
@@ -78,6 +79,8 @@ def _encode(value: Any) -> Any:  # noqa: PLR0911 - one return per carried kind
         return {"~": "ctx", "c": _path(cls), "v": _encode(scrub_context(value.to_dict()))}
     if hasattr(value, "json") and hasattr(cls, "hydrate"):
         return {"~": "nw", "c": _path(cls), "v": value.json()}
+    if isinstance(value, datetime.datetime):
+        return {"~": "dt", "v": value.isoformat()}
     if isinstance(value, tuple):
         return {"~": "tuple", "v": [_encode(v) for v in value]}
     if isinstance(value, list):
@@ -98,6 +101,8 @@ def _decode(value: Any) -> Any:  # noqa: PLR0911 - one return per carried kind
         return {k: _decode(v) for k, v in value["v"].items()}
     if kind == "tuple":
         return tuple(_decode(v) for v in value["v"])
+    if kind == "dt":
+        return datetime.datetime.fromisoformat(value["v"])
     if kind == "reg":
         path = value["c"]
         if path not in _registered:

@@ -13,6 +13,7 @@ line says so: a deferred observer is never dropped.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -65,6 +66,44 @@ def order_keys(values: dict[str, Any]) -> list[str]:
     return sorted({key for key in found if key})
 
 
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` (or ``obj[name]``), ``None`` when unset: never raises (an unset
+    field of a Nova object raises when read)."""
+    try:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - an object field not loaded: as good as unset
+        return None
+    return value
+
+
+def meta(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """What the relay needs to route a job between hosts: its lane key (the
+    instance's ``reservation_id``, so that the instances of one multi-create
+    and their later jobs share a lane) and, for a delete, the instance's
+    ``created_at`` (seconds since the epoch)."""
+    found: dict[str, Any] = {}
+    instance = values.get("instance")
+    result = values.get("result")
+    if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], str):
+        found["lane"] = result[1]  # API.create: (instances, reservation_id)
+    elif instance is not None and _field(instance, "reservation_id"):
+        found["lane"] = str(_field(instance, "reservation_id"))
+    elif keys:
+        found["lane"] = keys[0]
+    created = _field(instance, "created_at") if instance is not None else None
+    if created is not None:
+        stamp = getattr(created, "timestamp", None)
+        if callable(stamp):
+            if getattr(created, "tzinfo", True) is None:  # Nova's naive datetimes are UTC
+                import datetime
+
+                created = created.replace(tzinfo=datetime.timezone.utc)
+            found["created_at"] = float(created.timestamp())
+        elif isinstance(created, (int, float)):
+            found["created_at"] = float(created)
+    return found
+
+
 def make(deferred: _deferral.Deferred) -> Callable[..., None]:
     """The job writer for ``deferred``: called with the values of its carried
     arguments, then those of :attr:`~nova_hookspec._plugins.deferral.Deferred.extra`."""
@@ -81,7 +120,8 @@ def make(deferred: _deferral.Deferred) -> Callable[..., None]:
                                     for value in own["args"])
         try:
             payload = carry.dumps(written)
-            journal().enqueue(deferred.plugin, deferred.hook, keys, payload)
+            journal().enqueue(deferred.plugin, deferred.hook, keys, payload,
+                              json.dumps(meta(given, keys)))
         except Exception as exc:  # noqa: BLE001 - the job runs now instead: nothing is dropped
             log.error("nova_hookspec: plugin %r, hook %r: the deferred job could not be "
                       "written (%s: %s); it runs now, in the call", deferred.plugin,

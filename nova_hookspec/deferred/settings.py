@@ -13,7 +13,17 @@ option                    meaning                                      default
 ``retry_min_backoff``     seconds before the first retry               1.0
 ``retry_max_backoff``     longest wait between two runs, seconds       600.0
 ``lease``                 seconds a claimed job stays with its worker  30.0
+``transport_url``         the RabbitMQ between hosts (see below)       unset
+``broker``                use the service's ``[DEFAULT] transport_url``  false
+``broker_lanes``          lane queues per plugin on the broker         8
+``broker_prefix``         exchange and queue names' prefix             ``nova_hookspec``
+``create_wait``           how long a delete waits for its create, s    600.0
 ========================  ===========================================  ==========
+
+Across hosts (:mod:`.transport`): with ``transport_url`` set, or ``broker``
+true and the service's ``[DEFAULT] transport_url`` set, each host's journal
+is an outbox that the worker relays to RabbitMQ; with neither, the journal
+is all there is.
 
 The journal's default is ``nova_hookspec-journal.sqlite`` under Nova's
 ``state_path`` when the service parsed its configuration, else under
@@ -32,9 +42,20 @@ from nova_hookspec._plugins.controls import SETTING_ENVS
 
 JOURNAL_NAME = "nova_hookspec-journal.sqlite"
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(value)
+
+
 #: Each setting's type and default, as the ``[nova_hookspec]`` options declare them.
 _DECLARED: dict[str, tuple[Any, Any]] = {
-    name: ({"str": str, "int": int, "float": float}[kind], default)
+    name: ({"str": str, "int": int, "float": float, "bool": _boolean}[kind], default)
     for name, kind, default, _help in _config.OPTIONS if name in SETTING_ENVS
 }
 
@@ -47,6 +68,17 @@ class Settings:
     retry_min_backoff: float = _DECLARED["retry_min_backoff"][1]
     retry_max_backoff: float = _DECLARED["retry_max_backoff"][1]
     lease: float = _DECLARED["lease"][1]
+    transport_url: str | None = _DECLARED["transport_url"][1]
+    broker: bool = _DECLARED["broker"][1]
+    broker_lanes: int = _DECLARED["broker_lanes"][1]
+    broker_prefix: str = _DECLARED["broker_prefix"][1]
+    create_wait: float = _DECLARED["create_wait"][1]
+
+    def __repr__(self) -> str:  # the transport URL may hold the broker's password
+        shown = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if self.transport_url:
+            shown["transport_url"] = "<set>"
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
 def _state_path() -> str:
@@ -72,10 +104,13 @@ def current() -> Settings:
             try:
                 found[name] = kind(env)
             except ValueError:
-                raise ValueError(f"{variable}={env!r} is not a valid {kind.__name__}") from None
+                shown = "<secret>" if name == "transport_url" else repr(env)
+                raise ValueError(f"{variable}={shown} is not a valid {kind.__name__}") from None
         elif name in conf:
             found[name] = kind(conf[name][0])
     found.setdefault("journal", os.path.join(_state_path(), JOURNAL_NAME))
+    if found.get("broker_lanes", 1) < 1:
+        raise ValueError(f"broker_lanes must be 1 or more, not {found['broker_lanes']}")
     sync = str(found.get("journal_sync", Settings.journal_sync)).lower()
     if sync not in ("full", "normal"):
         raise ValueError(f"journal_sync must be 'full' or 'normal', not {sync!r}")

@@ -42,6 +42,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def call_plugin(pm: NovaPluginManager, job: Job) -> None:
+    """Run ``job``'s observer with its arguments rebuilt (raises what it raised)."""
+    record = pm.deferred.get((job.plugin, job.hook))
+    if record is None:
+        raise LookupError(f"plugin {job.plugin!r} has no deferred {job.hook!r} in this "
+                          "worker (not installed, disabled, or no longer deferred)")
+    values = carry.loads(job.payload)
+    kwargs = {name: values.get(name) for name in record.carried}
+    if "delivery" in record.names:
+        kwargs["delivery"] = job.delivery()
+    record.function(**kwargs)
+
+
 class Worker:
     """Runs the deferred jobs of ``store`` with the plugins of ``pm``.
 
@@ -70,17 +83,9 @@ class Worker:
     # ------------------------------------------------------------ one job
 
     def run_job(self, job: Job) -> None:
-        record = self.pm.deferred.get((job.plugin, job.hook))
         started = time.monotonic()
         try:
-            if record is None:
-                raise LookupError(f"plugin {job.plugin!r} has no deferred {job.hook!r} in this "
-                                  "worker (not installed, disabled, or no longer deferred)")
-            values = carry.loads(job.payload)
-            kwargs = {name: values.get(name) for name in record.carried}
-            if "delivery" in record.names:
-                kwargs["delivery"] = job.delivery()
-            record.function(**kwargs)
+            call_plugin(self.pm, job)
         except BaseException as exc:
             self._failed(job, exc)
             if not isinstance(exc, Exception):

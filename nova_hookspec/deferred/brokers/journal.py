@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from nova_hookspec._plugins import config as _config
 from nova_hookspec.deferred.jobs import Job
 
 _SCHEMA = """
@@ -38,7 +39,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     worker TEXT,
     lease_until REAL,
-    history TEXT NOT NULL DEFAULT '[]'
+    history TEXT NOT NULL DEFAULT '[]',
+    meta TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS job_keys (
     job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
@@ -76,12 +78,16 @@ class Journal:
     def __init__(self, path: str, sync: str = "full") -> None:
         self.path = path
         self.sync = sync.upper()
-        self.host = socket.gethostname()
+        # Job ids are HOST:NUMBER: Nova's own [DEFAULT] host names this host when set.
+        self.host = _config.raw_option("DEFAULT", "host") or socket.gethostname()
         self._local = threading.local()
         if not os.path.exists(path):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._db().executescript(_SCHEMA)
+        db = self._db()
+        db.executescript(_SCHEMA)
+        if "meta" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}:
+            db.execute("ALTER TABLE jobs ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'")  # 0.x
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -110,16 +116,48 @@ class Journal:
 
     # ------------------------------------------------------------ the hooked call
 
-    def enqueue(self, plugin: str, hook: str, keys: Sequence[str], payload: str) -> int:
+    def enqueue(self, plugin: str, hook: str, keys: Sequence[str], payload: str,
+                meta: str = "{}") -> int:
         now = time.time()
         with self._tx() as db:
-            cur = db.execute("INSERT INTO jobs (plugin, hook, payload, enqueued, due) "
-                             "VALUES (?, ?, ?, ?, ?)", (plugin, hook, payload, now, now))
+            cur = db.execute("INSERT INTO jobs (plugin, hook, payload, enqueued, due, meta) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (plugin, hook, payload, now, now, meta))
             job_id = int(cur.lastrowid or 0)
             db.executemany("INSERT INTO job_keys (job_id, key) VALUES (?, ?)",
                            [(job_id, f"{plugin}|{key}") for key in keys or ("",)])
             self._count(db, plugin, hook, "enqueued")
         return job_id
+
+    # ------------------------------------------------------------ the relay (an outbox)
+
+    def outbox(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The oldest pending jobs, in the order their calls wrote them, with their
+        instances (order keys without the plugin) and ``meta``."""
+        db = self._db()
+        rows = db.execute("SELECT id, plugin, hook, payload, enqueued, meta FROM jobs "
+                          "WHERE state = 'pending' ORDER BY id LIMIT ?", (limit,)).fetchall()
+        keys: dict[int, list[str]] = {}
+        if rows:
+            for job_id, key in db.execute(
+                    "SELECT job_id, key FROM job_keys WHERE job_id BETWEEN ? AND ? "
+                    "ORDER BY job_id, key", (rows[0][0], rows[-1][0])):
+                keys.setdefault(job_id, []).append(key.split("|", 1)[1])
+        return [{"number": r[0], "host": self.host, "plugin": r[1], "hook": r[2],
+                 "payload": r[3], "enqueued_at": r[4], "keys": [k for k in keys.get(r[0], [])
+                                                                 if k],
+                 **json.loads(r[5])} for r in rows]
+
+    def sent(self, numbers: Sequence[int]) -> None:
+        """These jobs are on the broker (confirmed): they leave the outbox."""
+        with self._tx() as db:
+            for number in numbers:
+                found = db.execute("SELECT plugin, hook FROM jobs WHERE id = ? AND state = "
+                                   "'pending'", (number,)).fetchone()
+                if found is None:
+                    continue
+                db.execute("DELETE FROM job_keys WHERE job_id = ?", (number,))
+                db.execute("DELETE FROM jobs WHERE id = ?", (number,))
+                self._count(db, found[0], found[1], "relayed")
 
     # ------------------------------------------------------------ the worker
 

@@ -1,0 +1,223 @@
+"""Deferred jobs on RabbitMQ: the names, the publishing, the dead letters.
+
+Topology, per ``broker_prefix`` (``nova_hookspec`` by default), declared by
+whoever comes first (relay, worker or CLI), all durable:
+
+* exchange ``PREFIX`` (direct);
+* ``broker_lanes`` lane queues per deferred plugin, ``PREFIX.lane.PLUGIN.K``,
+  bound by their own name: a job goes to lane ``crc32(lane key) % lanes``,
+  where the lane key is the instance's ``reservation_id`` (one multi-create
+  and every later job of its instances share a lane);
+* ``PREFIX.dead``: the dead letters, each with its history;
+* ``PREFIX.receipts.PLUGIN.K`` beside each lane: once a create ran, a
+  message naming its instances, which expires after ``create_wait``; a
+  runner that takes the lane reads them (:mod:`nova_hookspec.deferred.lanes`
+  says why);
+* ``PREFIX.workers``: a roll call, never published to; its consumer count
+  is how many worker lanes are alive, from which each lane works out its
+  share of the lane queues (:mod:`nova_hookspec.deferred.consumer`).
+
+The lane queues are classic durable queues, not quorum queues: a classic
+queue gives a message that was delivered but not acked back at its old
+place when its consumer goes away, while a quorum queue puts it behind the
+messages already prefetched, which would break the order of one instance's
+jobs on every failover. Messages are persistent (``delivery_mode=2``) and
+published with publisher confirms: :meth:`Rabbit.publish` returns only once
+the broker has the message.
+
+kombu and py-amqp are used directly (they are what oslo.messaging drives):
+oslo.messaging's notifier gives no confirm for one message, declares no
+queue arguments, and its listener has no exclusive consumer, nor an ack
+after a retry held in place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nova_hookspec.deferred.transport import Broker
+
+#: Messages a lane's consumer may hold unacked: what lets one instance's
+#: held jobs wait while other instances' jobs of the lane run.
+PREFETCH = 64
+
+
+def lane_number(lane_key: str, lanes: int) -> int:
+    return zlib.crc32(lane_key.encode()) % lanes
+
+
+class Rabbit:
+    """The broker's side of the deferred jobs for one ``prefix``."""
+
+    def __init__(self, broker: Broker, prefix: str = "nova_hookspec", lanes: int = 8) -> None:
+        self.broker = broker
+        self.prefix = prefix
+        self.lanes = lanes
+        self.dead_queue = f"{prefix}.dead"
+        self.roll_call = f"{prefix}.workers"
+
+    def __repr__(self) -> str:
+        return f"Rabbit({self.broker.shown}, prefix={self.prefix!r})"
+
+    # ------------------------------------------------------------ names
+
+    def lane(self, plugin: str, k: int) -> str:
+        return f"{self.prefix}.lane.{plugin}.{k}"
+
+    def lane_for(self, plugin: str, lane_key: str) -> str:
+        return self.lane(plugin, lane_number(lane_key, self.lanes))
+
+    def receipts(self, lane: str) -> str:
+        return lane.replace(f"{self.prefix}.lane.", f"{self.prefix}.receipts.", 1)
+
+    def lanes_of(self, plugins: list[str]) -> list[str]:
+        return [self.lane(plugin, k) for plugin in sorted(plugins) for k in range(self.lanes)]
+
+    # ------------------------------------------------------------ connections
+
+    def connect(self, timeout: float = 5.0) -> Any:
+        """A new kombu connection, publisher confirms on, connected (or raises)."""
+        kombu: Any = importlib.import_module("kombu")  # the rabbit extra: imported late
+
+        conn = kombu.Connection(";".join(self.broker.urls), ssl=self.broker.ssl,
+                                connect_timeout=timeout, heartbeat=0,
+                                transport_options={"confirm_publish": True},
+                                failover_strategy="round-robin")
+        conn.ensure_connection(max_retries=1)
+        return conn
+
+    def declare(self, channel: Any, plugins: list[str] = ()) -> None:  # type: ignore[assignment]
+        """The exchange, the dead letters, the roll call and ``plugins``' lanes."""
+        channel.exchange_declare(self.prefix, "direct", durable=True, auto_delete=False)
+        lanes = self.lanes_of(list(plugins))
+        for name in (self.dead_queue, *lanes, *map(self.receipts, lanes)):
+            channel.queue_declare(name, durable=True, auto_delete=False)
+            channel.queue_bind(name, self.prefix, routing_key=name)
+        channel.queue_declare(self.roll_call, durable=False, auto_delete=False)
+
+    def publish(self, channel: Any, queue: str, message: dict[str, Any],
+                expires: float | None = None) -> None:
+        """Publish ``message`` to ``queue``; returns once the broker confirmed it.
+
+        :param expires: seconds after which the broker drops it (unread)."""
+        import amqp
+
+        body = json.dumps(message, separators=(",", ":"))
+        more = {} if expires is None else {"expiration": str(max(1, int(expires * 1000)))}
+        channel.basic_publish(
+            amqp.Message(body, delivery_mode=2, content_type="application/json",
+                         message_id=message["id"], **more),
+            exchange=self.prefix, routing_key=queue, mandatory=True)
+
+    def read_receipts(self, channel: Any, lane: str) -> list[str]:
+        """The instances whose create ran on ``lane`` within ``create_wait``: every
+        receipt, looked at and left in place (closing ``channel`` puts them back)."""
+        found: list[str] = []
+        while True:
+            got = channel.basic_get(self.receipts(lane), no_ack=False)
+            if got is None:
+                return found
+            found.extend(json.loads(got.body)["keys"])
+
+    @contextmanager
+    def channel(self) -> Iterator[Any]:
+        """A channel on a connection of its own (the CLI's), closed afterwards;
+        messages got and not acked go back to their queue in their order."""
+        conn = self.connect()
+        try:
+            channel = conn.channel()
+            self.declare(channel)
+            yield channel
+        finally:
+            conn.release()
+
+    # ------------------------------------------------------------ operating it
+
+    def depth(self, channel: Any, queue: str) -> tuple[int, int]:
+        """(messages ready, consumers) of ``queue`` (0, 0 when it does not exist)."""
+        try:
+            found = channel.queue_declare(queue, passive=True)
+        except Exception:  # noqa: BLE001 - no such queue yet: nothing in it
+            return 0, 0
+        return int(found.message_count), int(found.consumer_count)
+
+    def status(self, plugins: list[str]) -> dict[str, Any]:
+        with self.channel() as channel:
+            lanes = []
+            for plugin in sorted(plugins):
+                for k in range(self.lanes):
+                    ready, consumers = self.depth(channel, self.lane(plugin, k))
+                    lanes.append({"queue": self.lane(plugin, k), "plugin": plugin,
+                                  "ready": ready, "consumers": consumers})
+            dead, _ = self.depth(channel, self.dead_queue)
+            workers = self.depth(channel, self.roll_call)[1]
+        return {"broker": self.broker.shown, "prefix": self.prefix,
+                "queued": sum(lane["ready"] for lane in lanes), "dead": dead,
+                "worker_lanes": workers, "lanes": lanes}
+
+    def _dead_messages(self, channel: Any, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        found = []
+        for _ in range(limit):
+            got = channel.basic_get(self.dead_queue, no_ack=False)
+            if got is None:
+                break
+            found.append((got.delivery_tag, json.loads(got.body)))
+        return found
+
+    def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The dead letters, oldest first (looked at, left in place)."""
+        with self.channel() as channel:
+            return [_listed(message) for _tag, message in self._dead_messages(channel, limit)]
+
+    def retry(self, job_id: str | None = None, limit: int = 100_000) -> int:
+        """Send a dead job (or all of them) back to its lane, attempts from 0."""
+        count = 0
+        with self.channel() as channel:
+            for tag, message in self._dead_messages(channel, limit):
+                if job_id is not None and message["id"] != job_id:
+                    continue
+                message["attempts"] = 0
+                self.declare(channel, [message["plugin"]])
+                self.publish(channel, self.lane_for(message["plugin"], message["lane"]),
+                             message)
+                channel.basic_ack(tag)
+                count += 1
+        return count
+
+    def drop(self, job_id: str) -> int:
+        """Forget a dead job."""
+        with self.channel() as channel:
+            for tag, message in self._dead_messages(channel, 100_000):
+                if message["id"] == job_id:
+                    channel.basic_ack(tag)
+                    return 1
+        return 0
+
+
+def _listed(message: dict[str, Any]) -> dict[str, Any]:
+    """A dead letter as ``deferred list --dead --json`` shows it (no arguments)."""
+    return {"id": message["id"], "plugin": message["plugin"], "hook": message["hook"],
+            "state": "dead", "attempts": len(message.get("history", [])),
+            "enqueued_at": message["enqueued_at"], "due_at": None,
+            "history": message.get("history", [])}
+
+
+def message_of(job: dict[str, Any]) -> dict[str, Any]:
+    """The broker message of a job from a journal's outbox."""
+    return {"id": f"{job['host']}:{job['number']}", "host": job["host"],
+            "number": job["number"], "plugin": job["plugin"], "hook": job["hook"],
+            "payload": job["payload"], "enqueued_at": job["enqueued_at"], "keys": job["keys"],
+            "lane": job.get("lane") or (job["keys"][0] if job["keys"] else ""),
+            "created_at": job.get("created_at"), "relayed_at": time.time(), "history": []}
+
+
+def receipt_of(message: dict[str, Any]) -> dict[str, Any]:
+    """What a lane's consumer publishes beside the lane once a create ran: its
+    instances (so that a later consumer of the lane lets their deletes run)."""
+    return {"id": f"receipt:{message['id']}", "keys": message["keys"]}

@@ -1,0 +1,98 @@
+"""The relay: moves this host's deferred jobs from its journal to RabbitMQ.
+
+The hooked call only ever writes to the host's journal (:mod:`.enqueue`);
+with a broker configured the journal is an outbox, and the relay (a thread
+of ``nova-hookspec worker``, or the whole of ``nova-hookspec worker
+--relay-only``) publishes its jobs in the order they were written, each
+with a publisher confirm, and removes a job from the outbox only once the
+broker confirmed it. While the broker is down or unreachable the jobs wait
+in the outbox and the relay tries again with a backoff (up to
+``MAX_BACKOFF``); Nova's calls never wait for it.
+
+A relay killed between the confirm and the removal publishes that job
+again when it comes back: the jobs are delivered at least once (their id,
+``host:number``, is the same both times; :class:`~nova_hookspec.Delivery`).
+
+Defaults: ``BATCH`` jobs per read of the outbox, an idle outbox read again
+every ``POLL`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from nova_hookspec.deferred.brokers.journal import Journal
+from nova_hookspec.deferred.brokers.rabbit import Rabbit, message_of
+
+log = logging.getLogger("nova_hookspec.relay")
+
+BATCH = 200
+POLL = 0.02
+MAX_BACKOFF = 30.0
+
+
+class Relay:
+    """Relays ``journal``'s jobs to ``rabbit`` until :meth:`stop`."""
+
+    def __init__(self, journal: Journal, rabbit: Rabbit) -> None:
+        self.journal = journal
+        self.rabbit = rabbit
+        self.stopping = threading.Event()
+        self.relayed = 0
+
+    def relay_once(self, channel: Any, declared: set[str]) -> int:
+        """Publish one batch of the outbox; how many jobs left it."""
+        jobs = self.journal.outbox(BATCH)
+        confirmed: list[int] = []
+        try:
+            for job in jobs:
+                if job["plugin"] not in declared:
+                    self.rabbit.declare(channel, [job["plugin"]])
+                    declared.add(job["plugin"])
+                message = message_of(job)
+                self.rabbit.publish(channel, self.rabbit.lane_for(job["plugin"],
+                                                                  message["lane"]), message)
+                confirmed.append(job["number"])
+        finally:
+            if confirmed:
+                self.journal.sent(confirmed)
+                self.relayed += len(confirmed)
+        return len(confirmed)
+
+    def run(self) -> None:
+        """Relay until stopped, reconnecting after a broker outage."""
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                conn = self.rabbit.connect()
+            except Exception as exc:  # noqa: BLE001 - the broker is away: the jobs wait
+                self._unreachable(exc, backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                continue
+            log.info("relay of %s to %s: connected", self.journal.path, self.rabbit.broker.shown)
+            backoff = 0.5
+            try:
+                channel = conn.channel()
+                declared: set[str] = set()
+                self.rabbit.declare(channel)
+                while not self.stopping.is_set():
+                    if not self.relay_once(channel, declared):
+                        self.stopping.wait(POLL)
+            except Exception as exc:  # noqa: BLE001 - connection lost: connect again
+                self._unreachable(exc, backoff)
+            finally:
+                with contextlib.suppress(Exception):  # closing a broken connection
+                    conn.release()
+
+    def _unreachable(self, exc: BaseException, backoff: float) -> None:
+        pending = len(self.journal.outbox(BATCH))
+        log.warning("relay of %s: broker %s unreachable (%s); %s job(s) wait in the outbox, "
+                    "trying again in %.1f s", self.journal.path, self.rabbit.broker.shown,
+                    type(exc).__name__, f"{pending}+" if pending == BATCH else pending, backoff)
+        self.stopping.wait(backoff)
+
+    def stop(self) -> None:
+        self.stopping.set()

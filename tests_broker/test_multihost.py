@@ -1,0 +1,155 @@
+"""Deferred jobs across hosts on the real RabbitMQ: three hosts make calls
+(one API host, two compute hosts), each relays its own journal, two workers
+run the jobs. Every test ends with the ledger check (:meth:`Cloud.check_ledger`).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cloud import Cloud
+from conftest import rabbitmqctl
+from sitehelper import Site
+
+
+@pytest.fixture
+def cloud(site: Site, tmp_path: Path, vhost: str) -> Iterator[Cloud]:
+    made = Cloud(site, tmp_path, vhost)
+    yield made
+    made.close()
+
+
+def _three_hosts(cloud: Cloud) -> None:
+    for host in ("api-1", "compute-1", "compute-2"):
+        cloud.relay(host)
+
+
+def _delete_on_computes(cloud: Cloud) -> None:
+    cloud.delete("compute-1", lambda r: hash(r["uuid"]) % 2 == 0)
+    cloud.delete("compute-2", lambda r: hash(r["uuid"]) % 2 == 1)
+
+
+def test_jobs_of_three_hosts_run_once_each_and_in_order_with_two_workers(cloud: Cloud) -> None:
+    _three_hosts(cloud)
+    cloud.worker()
+    cloud.worker()
+    cloud.settled()
+    cloud.create("api-1", 20)
+    cloud.create("api-1", 5, prefix="multi", per_call=3)  # multi-create: one job, 3 instances
+    _delete_on_computes(cloud)
+    cloud.all_done()
+    repeats = cloud.check_ledger(duplicates_allowed=0)
+    assert len(repeats) == 20 + 5 + 35  # creates (one per call) and deletes
+    runners = {line[5] for line in cloud.lines() if line[0] == "done"}
+    assert len(runners) == 2  # both workers ran jobs
+
+
+def test_a_worker_killed_mid_job_leaves_its_lanes_to_the_other(cloud: Cloud) -> None:
+    cloud.settings["create_wait"] = "0"
+    _three_hosts(cloud)
+    first = cloud.worker()
+    cloud.create("api-1", 10)
+    cloud.all_done()
+    (cloud.gates / "block").touch()
+    cloud.create("api-1", 10, prefix="late")
+    cloud.wait_for(lambda: any(line[0] == "start" and line[2] not in cloud.done("create")
+                               for line in cloud.lines()), "a job started")
+    second = cloud.worker()
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    (cloud.gates / "block").unlink()
+    _delete_on_computes(cloud)
+    cloud.all_done()
+    repeats = cloud.check_ledger(duplicates_allowed=2)  # the killed worker's running jobs
+    pids = {line[5] for line in cloud.lines() if line[0] == "done"}
+    assert str(second.pid) in pids
+    assert sum(repeats.values()) >= 40
+
+
+def test_a_broker_restart_with_jobs_queued_and_running_loses_none(cloud: Cloud) -> None:
+    cloud.env["SLOW"] = "0.05"
+    _three_hosts(cloud)
+    cloud.worker()
+    cloud.worker()
+    cloud.create("api-1", 60)
+    cloud.wait_for(lambda: len(cloud.done("create")) >= 5, "jobs running")
+    rabbitmqctl("stop_app")
+    try:
+        _delete_on_computes(cloud)  # the calls go on while the broker is away
+    finally:
+        time.sleep(2)
+        rabbitmqctl("start_app")
+    cloud.all_done()
+    cloud.check_ledger(duplicates_allowed=4)  # at most one running job per runner
+
+
+def test_a_stopped_api_relay_holds_the_deletes_until_their_creates_ran(cloud: Cloud) -> None:
+    _three_hosts(cloud)
+    cloud.worker()
+    cloud.worker()
+    api_relay = cloud.relays["api-1"]
+    api_relay.send_signal(signal.SIGSTOP)
+    cloud.create("api-1", 10)
+    _delete_on_computes(cloud)  # relayed at once by the compute hosts
+    time.sleep(30)
+    assert cloud.done("delete") == set()  # every delete waits for its create
+    status = json.loads(cloud.cli("api-1", "deferred", "status", "--json").stdout)
+    assert status["outbox"] == 10
+    api_relay.send_signal(signal.SIGCONT)
+    cloud.all_done()
+    cloud.check_ledger()
+
+
+def test_with_the_broker_unreachable_the_calls_only_write_to_their_outbox(cloud: Cloud) -> None:
+    _three_hosts(cloud)
+    cloud.worker()
+    rabbitmqctl("stop_app")
+    try:
+        made = cloud.create("api-1", 20)
+        deleted = cloud.delete("compute-1")
+    finally:
+        status = json.loads(cloud.cli("api-1", "deferred", "status", "--json").stdout or "{}")
+        rabbitmqctl("start_app")
+    assert made["made"] == 20
+    assert deleted["deleted"] == 20
+    assert not made["kombu"]
+    assert not deleted["kombu"]
+    assert status == {} or status["outbox"] in range(21)
+    cloud.all_done()
+    cloud.check_ledger()
+
+
+def test_a_job_that_always_fails_ends_in_the_dead_letters_with_its_history(cloud: Cloud) -> None:
+    (cloud.gates / "doom").touch()
+    _three_hosts(cloud)
+    cloud.worker()
+    cloud.create("api-1", 1, prefix="doomed")
+    cloud.create("api-1", 3)
+    cloud.wait_for(lambda: len(cloud.done("create")) == 3, "the others ran")
+    listed: list[dict[str, object]] = []
+
+    def dead() -> bool:
+        listed[:] = json.loads(cloud.cli("worker", "deferred", "list", "--dead", "--json")
+                               .stdout)["jobs"]
+        return bool(listed)
+
+    cloud.wait_for(dead, "a dead letter")
+    [job] = listed
+    assert job["hook"] == "create_instance_post"
+    assert job["plugin"].endswith("acme_ledger:LEDGER")  # type: ignore[attr-defined]
+    assert [h["attempt"] for h in job["history"]] == [1, 2, 3]  # type: ignore[index]
+    assert "inventory refuses doomed-0" in job["history"][-1]["error"]  # type: ignore[index]
+    assert str(job["id"]).startswith("api-1:")
+    status = json.loads(cloud.cli("worker", "deferred", "status", "--json").stdout)
+    assert status["broker"]["dead"] == 1
+    (cloud.gates / "doom").unlink()
+    retried = cloud.cli("worker", "deferred", "retry", str(job["id"]))
+    assert retried.returncode == 0, retried.stderr
+    cloud.all_done()
+    cloud.check_ledger()
+    assert cloud.cli("worker", "deferred", "drop", str(job["id"])).returncode == 1  # gone
