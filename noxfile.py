@@ -90,6 +90,23 @@ def nova(session: nox.Session, nova: str, series: str | None) -> None:
         session.run("python", "tests_nova/run_nova_hook_tests.py")
 
 
+#: The broker tests' environments: oslo.messaging and kombu as a series pins them
+#: (2026.1: oslo.messaging 17.3.0, kombu 5.6.2; Ussuri: 12.1.6, 4.6.8, Python 3.8).
+BROKER_MATRIX = [("2026.1", "3.12"), ("ussuri", "3.8")]
+
+
+@nox.session
+@nox.parametrize(("series", "python"), BROKER_MATRIX, ids=[s for s, _ in BROKER_MATRIX])
+def broker(session: nox.Session, series: str) -> None:
+    """Deferred jobs across hosts on the machine's RabbitMQ (127.0.0.1:5672, guest),
+    started if it is stopped; each test uses a virtual host of its own."""
+    pins = constraints(series)
+    session.install(*pins, "oslo.messaging", "kombu", ".", "pytest")
+    session.run("python", "tools/ensure_rabbitmq.py", external=False)
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-c",
+                "tests_broker/pytest.ini", "tests_broker", *session.posargs)
+
+
 @nox.session(name="nova-targets", python="3.12")
 def nova_targets(session: nox.Session) -> None:
     """The four targets (module, callable, parameters) of every Nova release 21 to 34,

@@ -109,9 +109,9 @@ print(json.dumps({"deleted": count, "kombu": "kombu" in sys.modules}))
 
 
 class Cloud:
-    """Hosts, relays and workers on the virtual host ``vhost``."""
+    """Hosts, relays and workers on the broker at ``url``."""
 
-    def __init__(self, site: Site, root: Path, vhost: str, **settings: str) -> None:
+    def __init__(self, site: Site, root: Path, url: str, **settings: str) -> None:
         site.add_dist("acme-ledger", {"nova_hookspec": ["ledger = acme_ledger:LEDGER"]},
                       {"acme_ledger": PLUGIN, "acme_api_calls": API_CALLS,
                        "acme_compute_calls": COMPUTE_CALLS})
@@ -120,7 +120,7 @@ class Cloud:
         self.ledger = root / "ledger.txt"
         self.gates = root / "gates"
         self.gates.mkdir()
-        self.url = f"rabbit://guest:guest@127.0.0.1:5672/{vhost}"
+        self.url = url
         self.settings = {"broker_lanes": "4", "max_attempts": "3",
                          "retry_min_backoff": "0.05", "retry_max_backoff": "0.2",
                          "create_wait": "600", **settings}
@@ -131,6 +131,13 @@ class Cloud:
         self.relays: dict[str, subprocess.Popen[str]] = {}
         self.workers: list[subprocess.Popen[str]] = []
         self.instances = root / "instances.jsonl"
+        self.killed: set[int] = set()
+
+    def kill(self, process: subprocess.Popen[str]) -> None:
+        """SIGKILL ``process`` (and expect it to be gone)."""
+        self.killed.add(process.pid)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
 
     def conf(self, host: str) -> Path:
         """``host``'s nova.conf (written on first use)."""
@@ -213,7 +220,8 @@ class Cloud:
     def wait_for(self, predicate: Callable[[], bool], what: str, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
         while not predicate():
-            ended = [p.args for p in self.processes if p.poll() is not None and p.returncode]
+            ended = [p.args for p in self.processes if p.poll() is not None and p.returncode
+                     and p.pid not in self.killed]
             if time.monotonic() > deadline or ended:
                 log = self.root / "processes.log"
                 raise AssertionError(f"never happened: {what}; failed {ended}; ledger "
@@ -256,6 +264,16 @@ class Cloud:
             deletes = [n for n, line in enumerate(lines) if line[:3] == ["start", "delete", uuid]]
             assert max(creates) < min(deletes), f"instance {uuid}: a delete ran before its create"
         return repeats
+
+    def check_no_secret(self, secret: str, *outputs: str) -> None:
+        """``secret`` (the broker's password, the request's token, the admin password)
+        is in no log line, no journal and none of the ``outputs``."""
+        logs = (self.root / "processes.log").read_bytes()
+        journals = b"".join(p.read_bytes() for p in self.root.glob("*/journal.sqlite*"))
+        for word in (secret, "s3cr3t", "w0rd"):
+            assert word.encode() not in logs, word
+            assert word.encode() not in journals, word
+            assert all(word not in text for text in outputs), word
 
     def signal_all(self, which: list[subprocess.Popen[str]], sig: int) -> None:
         for process in which:

@@ -26,15 +26,32 @@ def rabbitmqctl(*args: str) -> str:
     return done.stdout
 
 
+class Account:
+    """A virtual host and a user of the test's own (the password is what no log,
+    journal or CLI output may show)."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.vhost = f"nova-hookspec-test-{tag}"
+        self.user = f"nova-hookspec-{tag}"
+        self.password = f"pw-{uuid.uuid4().hex}"
+
+    @property
+    def url(self) -> str:
+        return f"rabbit://{self.user}:{self.password}@127.0.0.1:5672/{self.vhost}"
+
+
 @pytest.fixture
-def vhost() -> Iterator[str]:
-    """A virtual host of the test's own, deleted afterwards (with every queue in it)."""
-    name = f"nova-hookspec-test-{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", name)
-    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    yield name
+def account() -> Iterator[Account]:
+    """Made on the machine's RabbitMQ, deleted afterwards (with every queue in it)."""
+    made = Account()
+    rabbitmqctl("add_vhost", made.vhost)
+    rabbitmqctl("add_user", made.user, made.password)
+    rabbitmqctl("set_permissions", "-p", made.vhost, made.user, ".*", ".*", ".*")
+    yield made
     subprocess.run(["rabbitmqctl", "start_app"], capture_output=True, timeout=120, check=False)
-    rabbitmqctl("delete_vhost", name)
+    rabbitmqctl("delete_vhost", made.vhost)
+    rabbitmqctl("delete_user", made.user)
 
 
 @pytest.fixture

@@ -10,16 +10,17 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cloud import Cloud
-from conftest import rabbitmqctl
+from conftest import Account, rabbitmqctl
 from sitehelper import Site
 
 
 @pytest.fixture
-def cloud(site: Site, tmp_path: Path, vhost: str) -> Iterator[Cloud]:
-    made = Cloud(site, tmp_path, vhost)
+def cloud(site: Site, tmp_path: Path, account: Account) -> Iterator[Cloud]:
+    made = Cloud(site, tmp_path, account.url)
     yield made
     made.close()
 
@@ -34,7 +35,8 @@ def _delete_on_computes(cloud: Cloud) -> None:
     cloud.delete("compute-2", lambda r: hash(r["uuid"]) % 2 == 1)
 
 
-def test_jobs_of_three_hosts_run_once_each_and_in_order_with_two_workers(cloud: Cloud) -> None:
+def test_jobs_of_three_hosts_run_once_each_and_in_order_with_two_workers(
+        cloud: Cloud, account: Account) -> None:
     _three_hosts(cloud)
     cloud.worker()
     cloud.worker()
@@ -47,6 +49,9 @@ def test_jobs_of_three_hosts_run_once_each_and_in_order_with_two_workers(cloud: 
     assert len(repeats) == 20 + 5 + 35  # creates (one per call) and deletes
     runners = {line[5] for line in cloud.lines() if line[0] == "done"}
     assert len(runners) == 2  # both workers ran jobs
+    status = cloud.cli("api-1", "deferred", "status")
+    assert "rabbit://127.0.0.1:5672/" in status.stdout
+    cloud.check_no_secret(account.password, status.stdout, status.stderr)
 
 
 def test_a_worker_killed_mid_job_leaves_its_lanes_to_the_other(cloud: Cloud) -> None:
@@ -60,8 +65,7 @@ def test_a_worker_killed_mid_job_leaves_its_lanes_to_the_other(cloud: Cloud) -> 
     cloud.wait_for(lambda: any(line[0] == "start" and line[2] not in cloud.done("create")
                                for line in cloud.lines()), "a job started")
     second = cloud.worker()
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    cloud.kill(first)
     (cloud.gates / "block").unlink()
     _delete_on_computes(cloud)
     cloud.all_done()
@@ -124,32 +128,44 @@ def test_with_the_broker_unreachable_the_calls_only_write_to_their_outbox(cloud:
     cloud.check_ledger()
 
 
-def test_a_job_that_always_fails_ends_in_the_dead_letters_with_its_history(cloud: Cloud) -> None:
+def test_a_job_that_always_fails_ends_in_the_dead_letters_with_its_history(
+        cloud: Cloud, account: Account) -> None:
     (cloud.gates / "doom").touch()
     _three_hosts(cloud)
     cloud.worker()
-    cloud.create("api-1", 1, prefix="doomed")
+    cloud.create("api-1", 2, prefix="doomed")
     cloud.create("api-1", 3)
     cloud.wait_for(lambda: len(cloud.done("create")) == 3, "the others ran")
-    listed: list[dict[str, object]] = []
+    listed: list[dict[str, Any]] = []
 
     def dead() -> bool:
         listed[:] = json.loads(cloud.cli("worker", "deferred", "list", "--dead", "--json")
                                .stdout)["jobs"]
-        return bool(listed)
+        return len(listed) == 2
 
-    cloud.wait_for(dead, "a dead letter")
-    [job] = listed
-    assert job["hook"] == "create_instance_post"
-    assert job["plugin"].endswith("acme_ledger:LEDGER")  # type: ignore[attr-defined]
-    assert [h["attempt"] for h in job["history"]] == [1, 2, 3]  # type: ignore[index]
-    assert "inventory refuses doomed-0" in job["history"][-1]["error"]  # type: ignore[index]
-    assert str(job["id"]).startswith("api-1:")
+    cloud.wait_for(dead, "two dead letters")
+    for job in listed:
+        assert job["hook"] == "create_instance_post"
+        assert job["plugin"].endswith("acme_ledger:LEDGER")
+        assert [h["attempt"] for h in job["history"]] == [1, 2, 3]
+        assert "inventory refuses doomed-" in job["history"][-1]["error"]
+        assert str(job["id"]).startswith("api-1:")
     status = json.loads(cloud.cli("worker", "deferred", "status", "--json").stdout)
-    assert status["broker"]["dead"] == 1
+    assert status["broker"]["dead"] == 2
     (cloud.gates / "doom").unlink()
-    retried = cloud.cli("worker", "deferred", "retry", str(job["id"]))
+    kept, dropped = listed
+    retried = cloud.cli("worker", "deferred", "retry", str(kept["id"]))
     assert retried.returncode == 0, retried.stderr
+    assert cloud.cli("worker", "deferred", "drop", str(dropped["id"])).returncode == 0
+    assert cloud.cli("worker", "deferred", "drop", str(dropped["id"])).returncode == 1  # gone
+    dropped_host = dropped["history"][-1]["error"].split()[-1]  # "... refuses doomed-N"
+    dropped_uuid = {r["uuid"] for r in cloud.records() if r["hostname"] == dropped_host}
+    assert len(dropped_uuid) == 1
+    cloud.instances.write_text("".join(json.dumps(r) + "\n" for r in cloud.records()
+                                       if r["uuid"] not in dropped_uuid))
     cloud.all_done()
     cloud.check_ledger()
-    assert cloud.cli("worker", "deferred", "drop", str(job["id"])).returncode == 1  # gone
+    assert not dropped_uuid & cloud.done("create")  # the dropped job never ran
+    listing = cloud.cli("worker", "deferred", "list", "--dead")
+    assert listing.stdout.strip() == "no dead jobs"
+    cloud.check_no_secret(account.password, listing.stdout, listing.stderr)

@@ -110,6 +110,11 @@ def _rabbit(found: settings.Settings) -> Any:
         return None
     from nova_hookspec.deferred.brokers.rabbit import Rabbit
 
+    try:
+        import kombu  # noqa: F401 - there, or a clear error now
+    except ImportError:
+        raise ImportError("a broker is configured but kombu is not installed (pip install "
+                          "'nova-hookspec[rabbit]'; every Nova environment has it)") from None
     return Rabbit(where, found.broker_prefix, found.broker_lanes)
 
 
@@ -150,9 +155,8 @@ def run_deferred(args: argparse.Namespace) -> int:
         raise SystemExit(f"nova-hookspec deferred: {exc}") from None
     try:
         return _deferred(args, store, rabbit)
-    except OSError as exc:  # the broker is unreachable (kombu's errors are OSErrors)
-        print(f"nova-hookspec deferred: broker {rabbit.broker.shown if rabbit else ''} "
-              f"unreachable: {type(exc).__name__}", file=sys.stderr)
+    except ConnectionError as exc:  # the broker is unreachable (BrokerUnreachableError)
+        print(f"nova-hookspec deferred: {exc}", file=sys.stderr)
         return 2
 
 

@@ -53,6 +53,11 @@ BALANCE_EVERY = 1.0
 REMEMBERED_DONE = 100_000
 
 
+def _run_key(message: dict[str, Any]) -> str:
+    """A job's id and how often an operator sent it back from the dead letters."""
+    return f"{message['id']}#{message.get('retried', 0)}"
+
+
 class Shared:
     """What a worker's runners share: jobs done, attempts of jobs held."""
 
@@ -62,10 +67,10 @@ class Shared:
         self.attempts: dict[str, tuple[int, list[dict[str, Any]]]] = {}
         self.orders: dict[str, LaneOrder] = {}
 
-    def ran(self, job_id: str) -> None:
+    def ran(self, run_key: str) -> None:
         with self.lock:
-            self.done[job_id] = None
-            self.attempts.pop(job_id, None)
+            self.done[run_key] = None
+            self.attempts.pop(run_key.rsplit("#", 1)[0], None)
             while len(self.done) > REMEMBERED_DONE:
                 self.done.popitem(last=False)
 
@@ -86,7 +91,7 @@ class Runner:
         self.plugins = sorted({plugin for plugin, _hook in pm.deferred})
         self.queues = rabbit.lanes_of(self.plugins)
         self.mine: dict[str, Any] = {}  # queue -> channel
-        self.running: Held | None = None
+        self._turn = 0
         self.finished = threading.Event()
 
     # ------------------------------------------------------------ the loop
@@ -148,11 +153,9 @@ class Runner:
     def _balance(self, conn: Any, control: Any) -> None:
         runners = max(1, self.rabbit.depth(control, self.rabbit.roll_call)[1])
         share = math.ceil(len(self.queues) / runners)
-        if len(self.mine) > share:
-            for queue in list(self.mine):
-                if not any(h.running for h in self._order(queue).held):
-                    self._give_back(queue)
-                    return
+        if len(self.mine) > share:  # give back the lane holding the fewest jobs
+            self._give_back(min(self.mine, key=lambda q: len(self._order(q).held)))
+            return
         if len(self.mine) >= share:
             return
         start = zlib.crc32(self.name.encode()) % max(1, len(self.queues))
@@ -200,7 +203,7 @@ class Runner:
     def _delivered(self, queue: str, message: Any) -> None:
         body = json.loads(message.body)
         with self.shared.lock:
-            seen = body["id"] in self.shared.done
+            seen = _run_key(body) in self.shared.done
             attempts, history = self.shared.attempts.get(body["id"], (0, []))
         if seen:  # done here before the ack was lost: ack it now, do not run it again
             self.mine[queue].basic_ack(message.delivery_tag)
@@ -209,9 +212,12 @@ class Runner:
                                     list(history)))
 
     def _run_one(self) -> tuple[bool, float | None]:
+        """Run one job that may run, taking the lanes in turn."""
         wake: float | None = None
         now = time.time()
-        for queue in list(self.mine):
+        lanes = list(self.mine)
+        self._turn = (self._turn + 1) % max(1, len(lanes))
+        for queue in lanes[self._turn:] + lanes[:self._turn]:
             held, when = self._order(queue).next(now)
             if held is not None:
                 self._run(queue, held)
@@ -234,7 +240,7 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - the retry policy decides
             self._failed(queue, held, exc)
         else:
-            self.shared.ran(m["id"])
+            self.shared.ran(_run_key(m))
             self._order(queue).finished(held)
             if held.kind == "create":  # for whoever holds this lane after us
                 self.rabbit.publish(self.mine[queue], self.rabbit.receipts(queue), receipt_of(m),
@@ -257,7 +263,7 @@ class Runner:
         if outcome.dead:
             dead = {**m, "history": held.history, "died_at": time.time()}
             self.rabbit.publish(self.mine[queue], self.rabbit.dead_queue, dead)
-            self.shared.ran(m["id"])
+            self.shared.ran(_run_key(m))
             self._order(queue).finished(held)
             self.mine[queue].basic_ack(held.tag)
             log.error("deferred job %s (%s, %s) is dead after %d attempt(s): %s", m["id"],

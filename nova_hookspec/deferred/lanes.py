@@ -92,8 +92,10 @@ class LaneOrder:
         wake: float | None = None
         for held in self.held:
             keys = held.keys
-            blocked = bool(keys & busy) or (held.kind != "create" and bool(keys & waiting))
-            if blocked or held.running or held.due > now:
+            if held.kind != "create" and keys & waiting and not keys & busy:
+                waiting |= keys  # behind a delete that waits: the create may still pass
+                continue
+            if keys & busy or held.running or held.due > now:
                 busy |= keys
                 if held.due > now and not held.running:
                     wake = held.due if wake is None else min(wake, held.due)

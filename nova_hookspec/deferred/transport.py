@@ -64,7 +64,7 @@ def _hosts(url: str) -> tuple[str, list[tuple[str, int, str, str]], str, dict[st
     """(scheme, [(host, port, user, password)], virtual host, query) of ``url``."""
     try:
         with warnings.catch_warnings():  # its imports warn about eventlet on new releases
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             import oslo_messaging
             from oslo_config import cfg
     except ImportError:

@@ -48,6 +48,10 @@ from nova_hookspec.deferred.transport import Broker
 PREFETCH = 64
 
 
+class BrokerUnreachableError(ConnectionError):
+    """The broker cannot be reached (its address is said, never its credentials)."""
+
+
 def lane_number(lane_key: str, lanes: int) -> int:
     return zlib.crc32(lane_key.encode()) % lanes
 
@@ -89,7 +93,12 @@ class Rabbit:
                                 connect_timeout=timeout, heartbeat=0,
                                 transport_options={"confirm_publish": True},
                                 failover_strategy="round-robin")
-        conn.ensure_connection(max_retries=1)
+        try:
+            conn.ensure_connection(max_retries=1)
+        except Exception as exc:  # noqa: BLE001 - kombu's and the socket's errors alike
+            conn.release()
+            raise BrokerUnreachableError(f"broker {self.broker.shown} unreachable: "
+                                    f"{type(exc).__name__}") from None
         return conn
 
     def declare(self, channel: Any, plugins: list[str] = ()) -> None:  # type: ignore[assignment]
@@ -182,7 +191,8 @@ class Rabbit:
             for tag, message in self._dead_messages(channel, limit):
                 if job_id is not None and message["id"] != job_id:
                     continue
-                message["attempts"] = 0
+                message["retried"] = message.get("retried", 0) + 1
+                message["history"] = []
                 self.declare(channel, [message["plugin"]])
                 self.publish(channel, self.lane_for(message["plugin"], message["lane"]),
                              message)
