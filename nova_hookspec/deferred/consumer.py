@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import select
 import socket
 import threading
 import time
@@ -40,7 +41,7 @@ from typing import Any, Callable
 from nova_hookspec._call.policy import describe_exception
 from nova_hookspec._plugins.manager import NovaPluginManager
 from nova_hookspec.deferred import retries
-from nova_hookspec.deferred.brokers.rabbit import PREFETCH, Rabbit, receipt_of
+from nova_hookspec.deferred.brokers.rabbit import PREFETCH, Confirms, Rabbit, receipt
 from nova_hookspec.deferred.jobs import Job
 from nova_hookspec.deferred.lanes import Held, LaneOrder
 from nova_hookspec.deferred.settings import Settings
@@ -49,8 +50,19 @@ from nova_hookspec.deferred.worker import call_plugin
 log = logging.getLogger("nova_hookspec.worker")
 
 BALANCE_EVERY = 1.0
+#: Seconds between two publications of a runner's receipts (one message per lane).
+RECEIPTS_EVERY = 0.2
 #: Job ids this process ran, remembered to ack a redelivery without running it.
 REMEMBERED_DONE = 100_000
+
+
+def _readable(conn: Any) -> bool:
+    """Whether the broker sent something not read yet (no wait)."""
+    sock = conn.connection.transport.sock
+    pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
+    if pending is not None and pending():
+        return True
+    return bool(select.select([sock], [], [], 0)[0])
 
 
 def _run_key(message: dict[str, Any]) -> str:
@@ -92,6 +104,9 @@ class Runner:
         self.queues = rabbit.lanes_of(self.plugins)
         self.mine: dict[str, Any] = {}  # queue -> channel
         self._turn = 0
+        self._receipts: dict[str, list[str]] = {}
+        self._receipts_since = 0.0
+        self.confirms: Confirms
         self.finished = threading.Event()
 
     # ------------------------------------------------------------ the loop
@@ -101,7 +116,7 @@ class Runner:
         try:
             while not self.stopping.is_set():
                 try:
-                    conn = self.rabbit.connect()
+                    conn = self.rabbit.connect(confirms=False)
                 except Exception as exc:  # noqa: BLE001 - broker away: try again
                     log.warning("lane runner %s: broker %s unreachable (%s); again in %.1f s",
                                 self.name, self.rabbit.broker.shown, type(exc).__name__,
@@ -117,6 +132,7 @@ class Runner:
                                 self.name, type(exc).__name__, exc)
                     self.stopping.wait(0.5)
                 finally:
+                    self._receipts.clear()  # lost with the connection: deletes wait the bound
                     self._forget_lanes()
                     with contextlib.suppress(Exception):  # closing a broken connection
                         conn.release()
@@ -124,23 +140,36 @@ class Runner:
             self.finished.set()
 
     def _serve(self, conn: Any) -> None:
-        control = conn.channel()
+        self.confirms = self.rabbit.confirms(conn)
+        control = self.confirms.channel
         self.rabbit.declare(control, self.plugins)
         control.basic_consume(self.rabbit.roll_call, no_ack=True, callback=lambda _m: None)
         next_balance = 0.0
         while not self.stopping.is_set():
             now = time.time()
+            if self._receipts and now - self._receipts_since >= RECEIPTS_EVERY:
+                self._publish_receipts()
             if now >= next_balance:
                 self._balance(conn, control)
                 next_balance = now + BALANCE_EVERY
             ran, wake = self._run_one()
-            timeout = 0.0 if ran else max(0.0, min(next_balance, wake or next_balance) - now)
             try:
-                conn.drain_events(timeout=timeout or 0.0001)
-                while True:  # take what else arrived before running the next job
-                    conn.drain_events(timeout=0.0001)
+                if not ran:  # wait for a delivery, a retry's time, or the next balance
+                    conn.drain_events(timeout=max(0.001, min(next_balance, wake or next_balance)
+                                                  - now))
+                while _readable(conn):  # take what arrived, without waiting
+                    conn.drain_events(timeout=1.0)
             except socket.timeout:
                 pass
+        self._publish_receipts()
+
+    def _publish_receipts(self) -> None:
+        """Publish the receipts of the creates run since the last time (see :mod:`.lanes`)."""
+        for queue, keys in self._receipts.items():
+            self.confirms.publish(self.rabbit.receipts(queue), receipt(keys),
+                                  expires=self.settings.create_wait)
+        self._receipts.clear()
+        self.confirms.wait()
 
     # ------------------------------------------------------------ the lanes
 
@@ -153,9 +182,8 @@ class Runner:
     def _balance(self, conn: Any, control: Any) -> None:
         runners = max(1, self.rabbit.depth(control, self.rabbit.roll_call)[1])
         share = math.ceil(len(self.queues) / runners)
-        if len(self.mine) > share:  # give back the lane holding the fewest jobs
+        while len(self.mine) > share:  # give back the lanes holding the fewest jobs
             self._give_back(min(self.mine, key=lambda q: len(self._order(q).held)))
-            return
         if len(self.mine) >= share:
             return
         start = zlib.crc32(self.name.encode()) % max(1, len(self.queues))
@@ -190,6 +218,7 @@ class Runner:
             channel.close()  # the receipts stay for the next runner, until they expire
 
     def _give_back(self, queue: str) -> None:
+        self._publish_receipts()
         channel = self.mine.pop(queue)
         self._order(queue).clear()
         channel.close()  # its unacked jobs go back to their places
@@ -242,12 +271,13 @@ class Runner:
         else:
             self.shared.ran(_run_key(m))
             self._order(queue).finished(held)
-            if held.kind == "create":  # for whoever holds this lane after us
-                self.rabbit.publish(self.mine[queue], self.rabbit.receipts(queue), receipt_of(m),
-                                    expires=self.settings.create_wait)
+            if held.kind == "create" and self.settings.create_wait > 0:  # for the next holder
+                if not self._receipts:
+                    self._receipts_since = time.time()
+                self._receipts.setdefault(queue, []).extend(m["keys"])
             self.mine[queue].basic_ack(held.tag)
-            log.info("deferred job %s (%s, %s) done, attempt %d", m["id"], m["plugin"],
-                     m["hook"], held.attempts)
+            log.debug("deferred job %s (%s, %s) done, attempt %d", m["id"], m["plugin"],
+                      m["hook"], held.attempts)
         finally:
             held.running = False
             if self.observe is not None:
@@ -262,7 +292,8 @@ class Runner:
                                         "error": error}][-20:]
         if outcome.dead:
             dead = {**m, "history": held.history, "died_at": time.time()}
-            self.rabbit.publish(self.mine[queue], self.rabbit.dead_queue, dead)
+            self.confirms.publish(self.rabbit.dead_queue, dead)
+            self.confirms.wait()
             self.shared.ran(_run_key(m))
             self._order(queue).finished(held)
             self.mine[queue].basic_ack(held.tag)

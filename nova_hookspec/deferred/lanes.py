@@ -55,14 +55,13 @@ class Held:
     due: float = 0.0
     running: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: The instances it is about, and create/delete/other (worked out once).
+    keys: frozenset[str] = field(init=False)
+    kind: str = field(init=False)
 
-    @property
-    def keys(self) -> frozenset[str]:
-        return frozenset(self.message.get("keys") or ("",))
-
-    @property
-    def kind(self) -> str:
-        return kind_of(self.message["hook"])
+    def __post_init__(self) -> None:
+        self.keys = frozenset(self.message.get("keys") or ("",))
+        self.kind = kind_of(self.message["hook"])
 
 
 class LaneOrder:

@@ -3,9 +3,9 @@
 The hooked call only ever writes to the host's journal (:mod:`.enqueue`);
 with a broker configured the journal is an outbox, and the relay (a thread
 of ``nova-hookspec worker``, or the whole of ``nova-hookspec worker
---relay-only``) publishes its jobs in the order they were written, each
-with a publisher confirm, and removes a job from the outbox only once the
-broker confirmed it. While the broker is down or unreachable the jobs wait
+--relay-only``) publishes its jobs in the order they were written, in
+batches with publisher confirms, and removes a batch from the outbox only
+once the broker confirmed all of it. While the broker is down or unreachable the jobs wait
 in the outbox and the relay tries again with a backoff (up to
 ``MAX_BACKOFF``); Nova's calls never wait for it.
 
@@ -22,10 +22,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import Any
 
 from nova_hookspec.deferred.brokers.journal import Journal
-from nova_hookspec.deferred.brokers.rabbit import Rabbit, message_of
+from nova_hookspec.deferred.brokers.rabbit import Confirms, Rabbit, message_of
 
 log = logging.getLogger("nova_hookspec.relay")
 
@@ -43,31 +42,28 @@ class Relay:
         self.stopping = threading.Event()
         self.relayed = 0
 
-    def relay_once(self, channel: Any, declared: set[str]) -> int:
-        """Publish one batch of the outbox; how many jobs left it."""
+    def relay_once(self, confirms: Confirms, declared: set[str]) -> int:
+        """Publish one batch of the outbox, wait for its confirms, then take it out of
+        the outbox; how many jobs left it."""
         jobs = self.journal.outbox(BATCH)
-        confirmed: list[int] = []
-        try:
-            for job in jobs:
-                if job["plugin"] not in declared:
-                    self.rabbit.declare(channel, [job["plugin"]])
-                    declared.add(job["plugin"])
-                message = message_of(job)
-                self.rabbit.publish(channel, self.rabbit.lane_for(job["plugin"],
-                                                                  message["lane"]), message)
-                confirmed.append(job["number"])
-        finally:
-            if confirmed:
-                self.journal.sent(confirmed)
-                self.relayed += len(confirmed)
-        return len(confirmed)
+        for job in jobs:
+            if job["plugin"] not in declared:
+                self.rabbit.declare(confirms.channel, [job["plugin"]])
+                declared.add(job["plugin"])
+            message = message_of(job)
+            confirms.publish(self.rabbit.lane_for(job["plugin"], message["lane"]), message)
+        if jobs:
+            confirms.wait()  # raises unless the broker has every one of them
+            self.journal.sent([job["number"] for job in jobs])
+            self.relayed += len(jobs)
+        return len(jobs)
 
     def run(self) -> None:
         """Relay until stopped, reconnecting after a broker outage."""
         backoff = 0.5
         while not self.stopping.is_set():
             try:
-                conn = self.rabbit.connect()
+                conn = self.rabbit.connect(confirms=False)
             except Exception as exc:  # noqa: BLE001 - the broker is away: the jobs wait
                 self._unreachable(exc, backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
@@ -75,11 +71,11 @@ class Relay:
             log.info("relay of %s to %s: connected", self.journal.path, self.rabbit.broker.shown)
             backoff = 0.5
             try:
-                channel = conn.channel()
+                confirms = self.rabbit.confirms(conn)
                 declared: set[str] = set()
-                self.rabbit.declare(channel)
+                self.rabbit.declare(confirms.channel)
                 while not self.stopping.is_set():
-                    if not self.relay_once(channel, declared):
+                    if not self.relay_once(confirms, declared):
                         self.stopping.wait(POLL)
             except Exception as exc:  # noqa: BLE001 - connection lost: connect again
                 self._unreachable(exc, backoff)

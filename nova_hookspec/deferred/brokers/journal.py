@@ -149,15 +149,16 @@ class Journal:
 
     def sent(self, numbers: Sequence[int]) -> None:
         """These jobs are on the broker (confirmed): they leave the outbox."""
+        marks = ",".join("?" * len(numbers))
         with self._tx() as db:
-            for number in numbers:
-                found = db.execute("SELECT plugin, hook FROM jobs WHERE id = ? AND state = "
-                                   "'pending'", (number,)).fetchone()
-                if found is None:
-                    continue
-                db.execute("DELETE FROM job_keys WHERE job_id = ?", (number,))
-                db.execute("DELETE FROM jobs WHERE id = ?", (number,))
-                self._count(db, found[0], found[1], "relayed")
+            counts = db.execute(f"SELECT plugin, hook, COUNT(*) FROM jobs WHERE state = "
+                                f"'pending' AND id IN ({marks}) GROUP BY plugin, hook",
+                                tuple(numbers)).fetchall()
+            db.execute(f"DELETE FROM job_keys WHERE job_id IN ({marks})", tuple(numbers))
+            db.execute(f"DELETE FROM jobs WHERE state = 'pending' AND id IN ({marks})",
+                       tuple(numbers))
+            for plugin, hook, count in counts:
+                self._count(db, plugin, hook, "relayed", count)
 
     # ------------------------------------------------------------ the worker
 
@@ -224,10 +225,10 @@ class Journal:
         return len(gone)
 
     @staticmethod
-    def _count(db: sqlite3.Connection, plugin: str, hook: str, what: str) -> None:
-        db.execute("INSERT INTO counters (plugin, hook, what, n) VALUES (?, ?, ?, 1) "
-                   "ON CONFLICT (plugin, hook, what) DO UPDATE SET n = n + 1",
-                   (plugin, hook, what))
+    def _count(db: sqlite3.Connection, plugin: str, hook: str, what: str, n: int = 1) -> None:
+        db.execute("INSERT INTO counters (plugin, hook, what, n) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (plugin, hook, what) DO UPDATE SET n = n + excluded.n",
+                   (plugin, hook, what, n))
 
     # ------------------------------------------------------------ operating it
 

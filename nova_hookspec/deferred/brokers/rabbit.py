@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import socket
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from nova_hookspec.deferred.transport import Broker
@@ -85,13 +86,16 @@ class Rabbit:
 
     # ------------------------------------------------------------ connections
 
-    def connect(self, timeout: float = 5.0) -> Any:
-        """A new kombu connection, publisher confirms on, connected (or raises)."""
+    def connect(self, timeout: float = 5.0, confirms: bool = True) -> Any:
+        """A new kombu connection, connected (or raises :class:`BrokerUnreachableError`).
+
+        :param confirms: every publish waits for its confirm (the CLI's); the relay
+            and the workers publish through :class:`Confirms` instead."""
         kombu: Any = importlib.import_module("kombu")  # the rabbit extra: imported late
 
         conn = kombu.Connection(";".join(self.broker.urls), ssl=self.broker.ssl,
                                 connect_timeout=timeout, heartbeat=0,
-                                transport_options={"confirm_publish": True},
+                                transport_options={"confirm_publish": confirms},
                                 failover_strategy="round-robin")
         try:
             conn.ensure_connection(max_retries=1)
@@ -133,6 +137,10 @@ class Rabbit:
             if got is None:
                 return found
             found.extend(json.loads(got.body)["keys"])
+
+    def confirms(self, conn: Any) -> Confirms:
+        """A channel of ``conn`` in confirm mode, to publish in batches."""
+        return Confirms(self, conn)
 
     @contextmanager
     def channel(self) -> Iterator[Any]:
@@ -210,6 +218,58 @@ class Rabbit:
         return 0
 
 
+class Confirms:
+    """Publishing in batches with publisher confirms: :meth:`publish` each message,
+    then :meth:`wait` once for the broker to confirm them all.
+
+    One confirm per message would wait, each time, for the broker to write the
+    message to disk (it does so every few milliseconds); a batch waits once.
+    """
+
+    def __init__(self, rabbit: Rabbit, conn: Any) -> None:
+        self.rabbit = rabbit
+        self.conn = conn
+        self.channel = conn.channel()
+        self.channel.confirm_select()
+        self.channel.events["basic_ack"].add(self._acked)
+        self.channel.events["basic_nack"].add(self._nacked)
+        self._sent = 0
+        self._unconfirmed: set[int] = set()
+        self._refused = 0
+
+    def _acked(self, tag: int, multiple: bool) -> None:
+        if multiple:
+            self._unconfirmed = {t for t in self._unconfirmed if t > tag}
+        else:
+            self._unconfirmed.discard(tag)
+
+    def _nacked(self, tag: int, multiple: bool) -> None:
+        self._refused += 1
+        self._acked(tag, multiple)
+
+    def publish(self, queue: str, message: dict[str, Any], expires: float | None = None) -> None:
+        self.rabbit.publish(self.channel, queue, message, expires)
+        self._sent += 1
+        self._unconfirmed.add(self._sent)
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Return once every message published so far is confirmed.
+
+        :raises ConnectionError: the broker refused one, or did not confirm in time.
+        """
+        deadline = time.monotonic() + timeout
+        while self._unconfirmed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConnectionError(f"{len(self._unconfirmed)} message(s) not confirmed "
+                                      f"within {timeout} s")
+            with suppress(socket.timeout):
+                self.conn.drain_events(timeout=min(left, 1.0))
+        if self._refused:
+            self._refused = 0
+            raise ConnectionError("the broker refused (nack) a message")
+
+
 def _listed(message: dict[str, Any]) -> dict[str, Any]:
     """A dead letter as ``deferred list --dead --json`` shows it (no arguments)."""
     return {"id": message["id"], "plugin": message["plugin"], "hook": message["hook"],
@@ -227,7 +287,7 @@ def message_of(job: dict[str, Any]) -> dict[str, Any]:
             "created_at": job.get("created_at"), "relayed_at": time.time(), "history": []}
 
 
-def receipt_of(message: dict[str, Any]) -> dict[str, Any]:
-    """What a lane's consumer publishes beside the lane once a create ran: its
+def receipt(keys: list[str]) -> dict[str, Any]:
+    """What a lane's consumer publishes beside the lane once creates ran: their
     instances (so that a later consumer of the lane lets their deletes run)."""
-    return {"id": f"receipt:{message['id']}", "keys": message["keys"]}
+    return {"id": "receipt", "keys": keys}
