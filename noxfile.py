@@ -1,7 +1,8 @@
 """Developer and CI sessions.
 
 ``nox -s tests`` (every Python and pluggy of the test matrix), ``nox -s nova``
-(every Nova release in its own environment), ``plugins``, ``lint``,
+(every Nova release in its own environment), ``broker`` (the deferred jobs
+across hosts on the machine's RabbitMQ), ``plugins``, ``lint``,
 ``typecheck``, ``docs``; ``bench`` by hand. Other CPythons come from pyenv:
 ``PYENV_VERSION=3.11.7:3.8.18:3.10.13:3.12.1:3.13.0 nox ...`` (``.ci/run``
 sets it).
@@ -311,7 +312,7 @@ def plugins(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Per-call cost (callgrind and wall-clock), first call and import, side by side
     with hand-written loops, raw pluggy and Nova's own nova/hooks.py."""
-    session.install(".", "stevedore", "oslo.log", "oslo.i18n")
+    session.install(".[rabbit]", "stevedore", "oslo.log", "oslo.i18n", "celery")
     tmp = Path(session.create_tmp())
     wheel_dir = tmp / "wheel"
     session.run("python", "-m", "pip", "download", "--no-deps", "--quiet", "--dest",
@@ -328,6 +329,9 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/run.py", "--nova-hooks", str(nova_dir), *session.posargs)
     # Deferred post hooks: the time a deferred plugin adds to the call, the worker's jobs/s.
     session.run("python", "benchmarks/deferred.py")
+    # Across hosts on RabbitMQ, beside Celery and oslo.messaging on the same broker.
+    session.run("python", "tools/ensure_rabbitmq.py")
+    session.run("python", "benchmarks/broker.py")
 
 
 @nox.session

@@ -116,9 +116,14 @@ def test_with_the_broker_unreachable_the_calls_only_write_to_their_outbox(cloud:
     try:
         made = cloud.create("api-1", 20)
         deleted = cloud.delete("compute-1")
+        checked = cloud.cli("api-1", "check", "--json")
     finally:
         status = json.loads(cloud.cli("api-1", "deferred", "status", "--json").stdout or "{}")
         rabbitmqctl("start_app")
+    assert checked.returncode == 1
+    broker = json.loads(checked.stdout)["deferred"]["broker"]
+    assert broker["reachable"] is False
+    assert "unreachable" in broker["problem"]
     assert made["made"] == 20
     assert deleted["deleted"] == 20
     assert not made["kombu"]
@@ -152,6 +157,9 @@ def test_a_job_that_always_fails_ends_in_the_dead_letters_with_its_history(
         assert str(job["id"]).startswith("api-1:")
     status = json.loads(cloud.cli("worker", "deferred", "status", "--json").stdout)
     assert status["broker"]["dead"] == 2
+    checked = cloud.cli("worker", "check", "--json")
+    assert checked.returncode == 1  # dead jobs are a problem to see
+    assert json.loads(checked.stdout)["deferred"]["broker"]["dead"] == 2
     (cloud.gates / "doom").unlink()
     kept, dropped = listed
     retried = cloud.cli("worker", "deferred", "retry", str(kept["id"]))

@@ -113,6 +113,12 @@ def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]
     if deferred["dead"]:
         warnings.append(f"{deferred['dead']} deferred job(s) are dead "
                         "(nova-hookspec deferred list --dead)")
+    on = deferred.get("broker")
+    if on and not on["reachable"]:
+        warnings.append(f"{on['problem']}: the jobs wait in this host's outbox")
+    elif on and on["dead"]:
+        warnings.append(f"{on['dead']} deferred job(s) are dead on the broker "
+                        "(nova-hookspec deferred list --dead)")
     return {"schema": CHECK_SCHEMA, "version": __version__,
             "status": 1 if broken or warnings or failed else 0,
             "plugins": plugins, "warnings": warnings, "smoke": calls, "deferred": deferred}
@@ -141,6 +147,10 @@ def format_check(document: dict[str, Any]) -> str:
                      + ("ok" if deferred["healthy"] else f"UNUSABLE ({deferred['problem']})")
                      + (f", {deferred['pending']} pending, {deferred['dead']} dead"
                         if deferred.get("pending") is not None else ""))
+        on = deferred.get("broker")
+        if on:
+            lines.append(f"broker {on['broker']}: " + (f"ok, {on['dead']} dead"
+                                                      if on["reachable"] else on["problem"]))
     count = {state: sum(p["state"] == state for p in document["plugins"])
              for state in ("ok", "broken", "blocked")}
     failed = sum(c["outcome"] == "failed" for c in document["smoke"] or ())

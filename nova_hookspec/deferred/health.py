@@ -1,4 +1,5 @@
-"""What ``nova-hookspec check`` says of the deferred hooks: which, and the journal's health.
+"""What ``nova-hookspec check`` says of the deferred hooks: which, the journal's
+health and, with a broker between hosts, whether it answers.
 
 The journal is not created by looking at it: a missing file is healthy when
 its folder is writable (the first deferred job creates it), and unhealthy
@@ -50,4 +51,28 @@ def report(pm: NovaPluginManager) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - a corrupt or locked file: say so
             problem = f"{type(exc).__name__}: {exc}"
     return {"plugins": plugins, "journal": found.journal, "healthy": problem is None,
-            "problem": problem, "pending": pending, "dead": dead}
+            "problem": problem, "pending": pending, "dead": dead,
+            "broker": _broker(found) if plugins else None}
+
+
+def _broker(found: settings.Settings) -> dict[str, Any] | None:
+    """With a broker between hosts: whether it answers, and its dead letters."""
+    from nova_hookspec.deferred import transport
+
+    try:
+        where = transport.broker(found)
+    except (ValueError, ImportError) as exc:
+        return {"broker": None, "reachable": False, "problem": str(exc), "dead": None}
+    if where is None:
+        return None
+    from nova_hookspec.deferred.brokers.rabbit import Rabbit
+
+    rabbit = Rabbit(where, found.broker_prefix, found.broker_lanes)
+    try:
+        with rabbit.channel() as channel:
+            dead = rabbit.depth(channel, rabbit.dead_queue)[0]
+    except Exception as exc:  # noqa: BLE001 - unreachable, or kombu missing: say so
+        return {"broker": where.shown, "reachable": False, "dead": None,
+                "problem": str(exc) if isinstance(exc, ConnectionError) else
+                f"{type(exc).__name__}: {exc}"}
+    return {"broker": where.shown, "reachable": True, "dead": dead, "problem": None}
