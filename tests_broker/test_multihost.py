@@ -112,6 +112,7 @@ def test_a_stopped_api_relay_holds_the_deletes_until_their_creates_ran(cloud: Cl
 def test_with_the_broker_unreachable_the_calls_only_write_to_their_outbox(cloud: Cloud) -> None:
     _three_hosts(cloud)
     cloud.worker()
+    cloud.worker()
     rabbitmqctl("stop_app")
     try:
         made = cloud.create("api-1", 20)
@@ -137,6 +138,7 @@ def test_a_job_that_always_fails_ends_in_the_dead_letters_with_its_history(
         cloud: Cloud, account: Account) -> None:
     (cloud.gates / "doom").touch()
     _three_hosts(cloud)
+    cloud.worker()
     cloud.worker()
     cloud.create("api-1", 2, prefix="doomed")
     cloud.create("api-1", 3)
@@ -177,3 +179,40 @@ def test_a_job_that_always_fails_ends_in_the_dead_letters_with_its_history(
     listing = cloud.cli("worker", "deferred", "list", "--dead")
     assert listing.stdout.strip() == "no dead jobs"
     cloud.check_no_secret(account.password, listing.stdout, listing.stderr)
+
+
+def test_two_relays_of_one_journal_take_turns_and_publish_each_job_once(cloud: Cloud) -> None:
+    first = cloud.relay("api-1")
+    log = cloud.root / "processes.log"
+    cloud.wait_for(lambda: log.exists() and " connected" in log.read_text(), "relay connected")
+    second = cloud.start("-m", "nova_hookspec", "worker", "--relay-only", "--config-file",
+                         str(cloud.conf("api-1")))
+    cloud.wait_for(lambda: "standing by" in log.read_text(), "the second relay stands by")
+    cloud.worker()
+    cloud.create("api-1", 30)
+    cloud.all_done()
+    cloud.check_ledger()  # published once each: no job ran twice
+    cloud.kill(first)
+    cloud.create("api-1", 10, prefix="later")  # the second relay takes over
+    cloud.all_done()
+    cloud.check_ledger()
+    assert second.poll() is None
+
+
+def test_sigterm_lets_the_running_job_finish_and_leaves_the_rest_to_the_other_worker(
+        cloud: Cloud) -> None:
+    _three_hosts(cloud)
+    first = cloud.worker()
+    cloud.settled()
+    (cloud.gates / "block").touch()
+    cloud.create("api-1", 10)
+    cloud.wait_for(lambda: any(line[0] == "start" for line in cloud.lines()), "a job started")
+    cloud.worker()
+    first.send_signal(signal.SIGTERM)
+    time.sleep(1)
+    assert first.poll() is None  # it waits for its running job (grace: 30 s)
+    (cloud.gates / "block").unlink()
+    assert first.wait(timeout=60) == 0
+    _delete_on_computes(cloud)
+    cloud.all_done()
+    cloud.check_ledger()  # the job running at SIGTERM ran once: it finished, was acked

@@ -91,3 +91,25 @@ def test_block_device_mappings_come_back_as_a_list_object() -> None:
     got = round_trip(bdms=bdms)["bdms"]
     assert isinstance(got, objects.BlockDeviceMappingList)
     assert got[0].instance_uuid == UUID
+
+
+def test_a_jobs_lane_and_created_at_come_from_novas_instance() -> None:
+    """Across hosts a job goes to the lane of its instance's reservation, and a delete
+    carries when the instance was made (the bound of its wait for the create)."""
+    import datetime
+
+    from nova_hookspec.deferred import enqueue
+
+    made = datetime.datetime(2026, 12, 1, 6, 0, 0, tzinfo=datetime.timezone.utc)
+    instance = objects.Instance(uuid=UUID, hostname="web-1", reservation_id="r-77",
+                                created_at=made)
+    assert enqueue.meta({"instance": instance}, [UUID]) == {
+        "lane": "r-77", "created_at": made.timestamp()}
+    rebuilt = round_trip(instance=instance)["instance"]
+    assert enqueue.meta({"instance": rebuilt}, [UUID]) == {
+        "lane": "r-77", "created_at": made.timestamp()}
+    # API.create's result names the reservation; an instance with no field loaded
+    # (Nova raises when it is read) is routed by its UUID and waits for nothing.
+    assert enqueue.meta({"result": ([instance], "r-77")}, [UUID])["lane"] == "r-77"
+    bare = objects.Instance(uuid=UUID)
+    assert enqueue.meta({"instance": bare}, [UUID]) == {"lane": UUID}

@@ -85,6 +85,7 @@ def run_broker_worker(args: argparse.Namespace, rabbit: Rabbit, store: Journal,
                 break
     if relay is not None:
         relay.stop()
+        relay.finished.wait(args.grace)  # its batch confirmed and out of the outbox
     if consumer is not None:
         consumer.stop()
         if not consumer.wait():

@@ -50,8 +50,6 @@ from nova_hookspec.deferred.worker import call_plugin
 log = logging.getLogger("nova_hookspec.worker")
 
 BALANCE_EVERY = 1.0
-#: Seconds between two publications of a runner's receipts (one message per lane).
-RECEIPTS_EVERY = 0.2
 #: Job ids this process ran, remembered to ack a redelivery without running it.
 REMEMBERED_DONE = 100_000
 
@@ -104,8 +102,6 @@ class Runner:
         self.queues = rabbit.lanes_of(self.plugins)
         self.mine: dict[str, Any] = {}  # queue -> channel
         self._turn = 0
-        self._receipts: dict[str, list[str]] = {}
-        self._receipts_since = 0.0
         self.confirms: Confirms
         self.finished = threading.Event()
 
@@ -132,7 +128,6 @@ class Runner:
                                 self.name, type(exc).__name__, exc)
                     self.stopping.wait(0.5)
                 finally:
-                    self._receipts.clear()  # lost with the connection: deletes wait the bound
                     self._forget_lanes()
                     with contextlib.suppress(Exception):  # closing a broken connection
                         conn.release()
@@ -147,8 +142,6 @@ class Runner:
         next_balance = 0.0
         while not self.stopping.is_set():
             now = time.time()
-            if self._receipts and now - self._receipts_since >= RECEIPTS_EVERY:
-                self._publish_receipts()
             if now >= next_balance:
                 self._balance(conn, control)
                 next_balance = now + BALANCE_EVERY
@@ -161,15 +154,7 @@ class Runner:
                     conn.drain_events(timeout=1.0)
             except socket.timeout:
                 pass
-        self._publish_receipts()
-
-    def _publish_receipts(self) -> None:
-        """Publish the receipts of the creates run since the last time (see :mod:`.lanes`)."""
-        for queue, keys in self._receipts.items():
-            self.confirms.publish(self.rabbit.receipts(queue), receipt(keys),
-                                  expires=self.settings.create_wait)
-        self._receipts.clear()
-        self.confirms.wait()
+        self.confirms.wait()  # the receipts published so far are on the broker
 
     # ------------------------------------------------------------ the lanes
 
@@ -218,7 +203,7 @@ class Runner:
             channel.close()  # the receipts stay for the next runner, until they expire
 
     def _give_back(self, queue: str) -> None:
-        self._publish_receipts()
+        self.confirms.wait()  # this lane's receipts are there for its next holder
         channel = self.mine.pop(queue)
         self._order(queue).clear()
         channel.close()  # its unacked jobs go back to their places
@@ -235,6 +220,9 @@ class Runner:
             seen = _run_key(body) in self.shared.done
             attempts, history = self.shared.attempts.get(body["id"], (0, []))
         if seen:  # done here before the ack was lost: ack it now, do not run it again
+            if body["hook"].startswith("create_instance"):
+                self._order(queue).saw_create(body["keys"])
+                self._receipt(queue, body)  # it may have been lost with the connection
             self.mine[queue].basic_ack(message.delivery_tag)
             return
         self._order(queue).add(Held(message.delivery_tag, body, attempts, 0.0, False,
@@ -271,10 +259,8 @@ class Runner:
         else:
             self.shared.ran(_run_key(m))
             self._order(queue).finished(held)
-            if held.kind == "create" and self.settings.create_wait > 0:  # for the next holder
-                if not self._receipts:
-                    self._receipts_since = time.time()
-                self._receipts.setdefault(queue, []).extend(m["keys"])
+            if held.kind == "create":
+                self._receipt(queue, m)
             self.mine[queue].basic_ack(held.tag)
             log.debug("deferred job %s (%s, %s) done, attempt %d", m["id"], m["plugin"],
                       m["hook"], held.attempts)
@@ -282,6 +268,14 @@ class Runner:
             held.running = False
             if self.observe is not None:
                 self.observe(job, time.monotonic() - started)
+
+    def _receipt(self, queue: str, message: dict[str, Any]) -> None:
+        """Say on the broker, for the lane's next holder, that this create ran: published
+        before the create's ack and confirmed later (waiting for each confirm would wait
+        for the broker's disk each time)."""
+        if self.settings.create_wait > 0:
+            self.confirms.publish(self.rabbit.receipts(queue), receipt(message["keys"]),
+                                  expires=self.settings.create_wait)
 
     def _failed(self, queue: str, held: Held, exc: Exception) -> None:
         s, m = self.settings, held.message

@@ -13,6 +13,10 @@ A relay killed between the confirm and the removal publishes that job
 again when it comes back: the jobs are delivered at least once (their id,
 ``host:number``, is the same both times; :class:`~nova_hookspec.Delivery`).
 
+One relay per journal: a relay takes a lock file beside the journal and
+holds it while it lives; a second one stands by (and takes over when the
+first ends), so two relays never publish the same jobs.
+
 Defaults: ``BATCH`` jobs per read of the outbox, an idle outbox read again
 every ``POLL`` seconds.
 """
@@ -20,8 +24,10 @@ every ``POLL`` seconds.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import threading
+from typing import IO
 
 from nova_hookspec.deferred.brokers.journal import Journal
 from nova_hookspec.deferred.brokers.rabbit import Confirms, Rabbit, message_of
@@ -31,6 +37,8 @@ log = logging.getLogger("nova_hookspec.relay")
 BATCH = 200
 POLL = 0.02
 MAX_BACKOFF = 30.0
+#: Seconds between two tries of a relay that stands by for another one.
+STANDBY_POLL = 2.0
 
 
 class Relay:
@@ -40,6 +48,7 @@ class Relay:
         self.journal = journal
         self.rabbit = rabbit
         self.stopping = threading.Event()
+        self.finished = threading.Event()
         self.relayed = 0
 
     def relay_once(self, confirms: Confirms, declared: set[str]) -> int:
@@ -58,8 +67,38 @@ class Relay:
             self.relayed += len(jobs)
         return len(jobs)
 
+    def _only_relay(self) -> IO[bytes] | None:
+        """Wait until this is the journal's only relay (a lock file beside it, held
+        while this process lives); ``None`` if stopped first."""
+        lock = open(self.journal.path + ".relay-lock", "ab")  # noqa: SIM115 - held open
+        said = False
+        while not self.stopping.is_set():
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return lock
+            except BlockingIOError:
+                if not said:
+                    log.info("relay of %s: another relay runs for this journal; standing by",
+                             self.journal.path)
+                    said = True
+                self.stopping.wait(STANDBY_POLL)
+        lock.close()
+        return None
+
     def run(self) -> None:
         """Relay until stopped, reconnecting after a broker outage."""
+        try:
+            lock = self._only_relay()
+            if lock is None:
+                return
+            try:
+                self._relay()
+            finally:
+                lock.close()
+        finally:
+            self.finished.set()
+
+    def _relay(self) -> None:
         backoff = 0.5
         while not self.stopping.is_set():
             try:
