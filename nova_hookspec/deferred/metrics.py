@@ -11,7 +11,7 @@ them) and survive a worker's restart:
 
 * ``nova_hookspec_deferred_jobs_total{plugin, hook, outcome}``: jobs
   ``enqueued``, ``done``, ``retried`` (failed runs that will run again),
-  ``dead``;
+  ``dead``, and across hosts ``relayed`` (published to the broker, confirmed);
 * ``nova_hookspec_deferred_queue_depth{state}``: jobs ``pending``,
   ``running``, ``dead`` now;
 * ``nova_hookspec_deferred_oldest_pending_age_seconds``: how long the
