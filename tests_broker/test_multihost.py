@@ -130,6 +130,10 @@ def test_with_the_broker_unreachable_the_calls_only_write_to_their_outbox(cloud:
     assert not made["kombu"]
     assert not deleted["kombu"]
     assert status == {} or status["outbox"] in range(21)
+    drained = cloud.cli("api-1", "worker", "--relay-only", "--drain")  # for upgrades
+    assert drained.returncode == 0, drained.stderr
+    after = json.loads(cloud.cli("api-1", "deferred", "status", "--json").stdout)
+    assert after["outbox"] == 0
     cloud.all_done()
     cloud.check_ledger()
 
