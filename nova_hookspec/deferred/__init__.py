@@ -21,6 +21,16 @@ The parts, each one idea (in the manner of dramatiq's ``broker.py`` and
 * :mod:`.worker` - claims jobs with a lease and runs them in lanes;
 * :mod:`.health` and :mod:`.metrics` - what ``check`` and Prometheus see.
 
+Across hosts, on Nova's RabbitMQ:
+
+* :mod:`.transport` - which broker, from Nova's configuration, shown
+  without credentials;
+* :mod:`.brokers.rabbit` - the names, confirmed publishing, dead letters;
+* :mod:`.relay` - from this host's journal (the outbox) to the broker;
+* :mod:`.lanes` - the order of one lane: retries in place, deletes after
+  their creates;
+* :mod:`.consumer` - lane runners sharing the lanes among the workers.
+
 Importing nova_hookspec imports only :mod:`.jobs` of it: the rest comes with
 the first deferred observer registered (a process with none never pays for it).
 """

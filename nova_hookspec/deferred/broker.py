@@ -3,8 +3,13 @@
 A store takes jobs from hooked calls (:meth:`Store.enqueue`), hands them to
 workers one at a time under a lease (:meth:`Store.claim`), and records how a
 run ended (:meth:`Store.done`, :meth:`Store.again`, :meth:`Store.dead`). The
-one-host store is the SQLite journal (:mod:`.brokers.journal`); a store on a
-message broker implements the same methods.
+one-host store is the SQLite journal (:mod:`.brokers.journal`).
+
+Across hosts the journal stays where the hooked call writes, as an outbox,
+and RabbitMQ carries the jobs (:mod:`.brokers.rabbit`): the relay
+(:mod:`.relay`) moves them from the one to the other, and lane runners
+(:mod:`.consumer`) run them with the broker's own primitives (exclusive
+consumers, acks, confirms) instead of claims and leases.
 
 The promises every store keeps:
 
