@@ -28,6 +28,7 @@ def test_the_outbox_gives_jobs_in_written_order_with_their_instances_and_route(
     counters = {(c["hook"], c["what"]): c["count"] for c in journal.status()["counters"]}
     assert counters[("create_instance_post", "relayed")] == 1
     assert journal.status()["pending"] == 1
+    journal.close()
 
 
 def test_a_journal_of_an_earlier_release_gains_the_route_column(tmp_path: Path) -> None:
@@ -50,3 +51,4 @@ def test_a_journal_of_an_earlier_release_gains_the_route_column(tmp_path: Path) 
     assert "lane" not in old  # routed by its instance (rabbit.message_of)
     journal.enqueue("inv", "delete_instance_post", ["u-1"], "{}", json.dumps({"lane": "r"}))
     assert [j.get("lane") for j in journal.outbox()] == [None, "r"]
+    journal.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import logging
 import sys
@@ -110,11 +111,9 @@ def _rabbit(found: settings.Settings) -> Any:
         return None
     from nova_hookspec.deferred.brokers.rabbit import Rabbit
 
-    try:
-        import kombu  # noqa: F401 - there, or a clear error now
-    except ImportError:
+    if importlib.util.find_spec("kombu") is None:
         raise ImportError("a broker is configured but kombu is not installed (pip install "
-                          "'nova-hookspec[rabbit]'; every Nova environment has it)") from None
+                          "'nova-hookspec[rabbit]'; every Nova environment has it)")
     return Rabbit(where, found.broker_prefix, found.broker_lanes)
 
 

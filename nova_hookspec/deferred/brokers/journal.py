@@ -100,6 +100,13 @@ class Journal:
             self._local.db, self._local.pid = db, os.getpid()
         return db
 
+    def close(self) -> None:
+        """Close this thread's connection (the next use opens a new one)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
     class _Tx:
         def __init__(self, db: sqlite3.Connection) -> None:
             self.db = db
