@@ -211,10 +211,10 @@ class Bench:
         rows = [tuple(map(float, line.split())) for line in out.read_text().splitlines()]
         ends = [end for _sent, end in rows]
         lags = sorted((end - sent) * 1000 for sent, end in rows)
-        calls = sorted(float(t) * 1000 for t in took.read_text().split())
+        call_ms = sorted(float(t) * 1000 for t in took.read_text().split())
         return {"jobs": len(rows), "per_s": len(rows) / (max(ends) - started),
                 "p50": pick(lags, 0.5), "p99": pick(lags, 0.99),
-                "call_p50": pick(calls, 0.5), "call_p99": pick(calls, 0.99)}
+                "call_p50": pick(call_ms, 0.5), "call_p99": pick(call_ms, 0.99)}
 
     def calls_broker_down(self, jobs: int) -> dict[str, float]:
         """The hooked calls' time with RabbitMQ stopped (the relay waits; calls go on)."""
