@@ -13,12 +13,16 @@ import logging
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nova_hookspec._plugins.process import get_plugin_manager
 from nova_hookspec.deferred.brokers.journal import Journal
 from nova_hookspec.deferred.brokers.rabbit import Rabbit
+from nova_hookspec.deferred.consumer import deferred_plugins
 from nova_hookspec.deferred.settings import Settings
+
+if TYPE_CHECKING:
+    from nova_hookspec.deferred.metrics import Observe
 
 log = logging.getLogger("nova_hookspec.worker")
 
@@ -39,21 +43,13 @@ def _drained(rabbit: Rabbit, store: Journal, plugins: list[str], consumer: Any) 
 
 
 def run_broker_worker(args: argparse.Namespace, rabbit: Rabbit, store: Journal,
-                      found: Settings) -> int:
+                      found: Settings, observe: Observe | None) -> int:
     from nova_hookspec.deferred.consumer import BrokerWorker
     from nova_hookspec.deferred.relay import Relay
 
     pm = get_plugin_manager()
     pm.load_all()
-    plugins = sorted({plugin for plugin, _hook in pm.deferred})
-    observe = None
-    if args.metrics_port is not None:
-        from nova_hookspec.deferred import metrics
-
-        try:
-            observe = metrics.serve(store, args.metrics_port, args.metrics_address)
-        except ImportError as exc:
-            raise SystemExit(f"nova-hookspec worker: {exc}") from None
+    plugins = deferred_plugins(pm)
     relay = None if args.no_relay else Relay(store, rabbit)
     consumer = None
     if not args.relay_only:
@@ -99,7 +95,6 @@ def status(rabbit: Rabbit, store: Journal) -> dict[str, Any]:
     pm = get_plugin_manager()
     pm.load_all()
     local = store.status()
-    plugins = sorted({plugin for plugin, _hook in pm.deferred} |
-                     {row["plugin"] for row in local["counters"]})
+    plugins = sorted({*deferred_plugins(pm), *(row["plugin"] for row in local["counters"])})
     found = rabbit.status(plugins)
     return {**local, "outbox": local["pending"], "broker": found}

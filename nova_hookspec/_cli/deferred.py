@@ -104,17 +104,13 @@ def _logging(args: argparse.Namespace) -> None:
 
 def _rabbit(found: settings.Settings) -> Any:
     """The broker's side of the deferred jobs, or ``None`` (the one-host journal)."""
-    from nova_hookspec.deferred import transport
+    from nova_hookspec.deferred.brokers import rabbit
 
-    where = transport.broker(found)
-    if where is None:
-        return None
-    from nova_hookspec.deferred.brokers.rabbit import Rabbit
-
-    if importlib.util.find_spec("kombu") is None:
+    found_rabbit = rabbit.configured(found)
+    if found_rabbit is not None and importlib.util.find_spec("kombu") is None:
         raise ImportError("a broker is configured but kombu is not installed (pip install "
                           "'nova-hookspec[rabbit]'; every Nova environment has it)")
-    return Rabbit(where, found.broker_prefix, found.broker_lanes)
+    return found_rabbit
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -124,14 +120,10 @@ def run_worker(args: argparse.Namespace) -> int:
         rabbit = _rabbit(found)
     except (ImportError, ValueError) as exc:
         raise SystemExit(f"nova-hookspec worker: {exc}") from None
-    store = enqueue.journal()
-    if rabbit is not None:
-        from nova_hookspec._cli.broker import run_broker_worker
-
-        return run_broker_worker(args, rabbit, store, found)
-    if args.relay_only or args.no_relay:
+    if rabbit is None and (args.relay_only or args.no_relay):
         raise SystemExit("nova-hookspec worker: --relay-only and --no-relay need a broker "
                          "([nova_hookspec] transport_url, or broker = true)")
+    store = enqueue.journal()
     observe = None
     if args.metrics_port is not None:
         from nova_hookspec.deferred import metrics
@@ -140,6 +132,10 @@ def run_worker(args: argparse.Namespace) -> int:
             observe = metrics.serve(store, args.metrics_port, args.metrics_address)
         except ImportError as exc:
             raise SystemExit(f"nova-hookspec worker: {exc}") from None
+    if rabbit is not None:
+        from nova_hookspec._cli.broker import run_broker_worker
+
+        return run_broker_worker(args, rabbit, store, found, observe)
     worker = Worker(store, get_plugin_manager(), found, lanes=args.lanes, grace=args.grace,
                     observe=observe)
     worker.handle_signals()

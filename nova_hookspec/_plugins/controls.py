@@ -77,8 +77,9 @@ SETTING_ENVS = {
     "create_wait": "NOVA_HOOKSPEC_CREATE_WAIT",
 }
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+#: How a boolean reads, in the environment and in the configuration files.
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
 
 def parse_bool(text: str | None, default: bool, source: str,
@@ -88,9 +89,9 @@ def parse_bool(text: str | None, default: bool, source: str,
     if text is None:
         return default
     word = text.strip().lower()
-    if word in _TRUE:
+    if word in TRUE_WORDS:
         return True
-    if word in _FALSE:
+    if word in FALSE_WORDS:
         return False
     message = (f"{source}={text!r} is not a boolean (use one of 1/true/yes/on or "
                f"0/false/no/off); keeping the default, {default}")

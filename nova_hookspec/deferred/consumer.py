@@ -43,7 +43,7 @@ from nova_hookspec._plugins.manager import NovaPluginManager
 from nova_hookspec.deferred import retries
 from nova_hookspec.deferred.brokers.rabbit import PREFETCH, Confirms, Rabbit, receipt
 from nova_hookspec.deferred.jobs import Job
-from nova_hookspec.deferred.lanes import Held, LaneOrder
+from nova_hookspec.deferred.lanes import Held, LaneOrder, kind_of
 from nova_hookspec.deferred.settings import Settings
 from nova_hookspec.deferred.worker import call_plugin
 
@@ -52,6 +52,11 @@ log = logging.getLogger("nova_hookspec.worker")
 BALANCE_EVERY = 1.0
 #: Job ids this process ran, remembered to ack a redelivery without running it.
 REMEMBERED_DONE = 100_000
+
+
+def deferred_plugins(pm: NovaPluginManager) -> list[str]:
+    """The plugins with a deferred observer in ``pm``: whose lanes a worker runs."""
+    return sorted({plugin for plugin, _hook in pm.deferred})
 
 
 def _readable(conn: Any) -> bool:
@@ -98,7 +103,7 @@ class Runner:
         self.shared = shared
         self.stopping = stopping
         self.observe = observe
-        self.plugins = sorted({plugin for plugin, _hook in pm.deferred})
+        self.plugins = deferred_plugins(pm)
         self.queues = rabbit.lanes_of(self.plugins)
         self.mine: dict[str, Any] = {}  # queue -> channel
         self._turn = 0
@@ -220,7 +225,7 @@ class Runner:
             seen = _run_key(body) in self.shared.done
             attempts, history = self.shared.attempts.get(body["id"], (0, []))
         if seen:  # done here before the ack was lost: ack it now, do not run it again
-            if body["hook"].startswith("create_instance"):
+            if kind_of(body["hook"]) == "create":
                 self._order(queue).saw_create(body["keys"])
                 self._receipt(queue, body)  # it may have been lost with the connection
             self.mine[queue].basic_ack(message.delivery_tag)

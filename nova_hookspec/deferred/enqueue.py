@@ -50,10 +50,18 @@ def use(store: Journal | None) -> None:
         _journal[:] = [store] if store is not None else []
 
 
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` (or ``obj[name]``), ``None`` when unset: never raises (an unset
+    field of a Nova object raises when read)."""
+    try:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - an object field not loaded: as good as unset
+        return None
+    return value
+
+
 def _uuid(obj: Any) -> str | None:
-    value = getattr(obj, "uuid", None)
-    if value is None and isinstance(obj, dict):
-        value = obj.get("uuid")
+    value = _field(obj, "uuid")
     return str(value) if value else None
 
 
@@ -64,16 +72,6 @@ def order_keys(values: dict[str, Any]) -> list[str]:
     if isinstance(result, tuple) and result and isinstance(result[0], list):
         found.extend(_uuid(i) for i in result[0])  # API.create: (instances, reservation_id)
     return sorted({key for key in found if key})
-
-
-def _field(obj: Any, name: str) -> Any:
-    """``obj.name`` (or ``obj[name]``), ``None`` when unset: never raises (an unset
-    field of a Nova object raises when read)."""
-    try:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    except Exception:  # noqa: BLE001 - an object field not loaded: as good as unset
-        return None
-    return value
 
 
 def meta(values: dict[str, Any], keys: list[str]) -> dict[str, Any]:

@@ -57,17 +57,15 @@ def report(pm: NovaPluginManager) -> dict[str, Any]:
 
 def _broker(found: settings.Settings) -> dict[str, Any] | None:
     """With a broker between hosts: whether it answers, and its dead letters."""
-    from nova_hookspec.deferred import transport
+    from nova_hookspec.deferred.brokers.rabbit import configured
 
     try:
-        where = transport.broker(found)
+        rabbit = configured(found)
     except (ValueError, ImportError) as exc:
         return {"broker": None, "reachable": False, "problem": str(exc), "dead": None}
-    if where is None:
+    if rabbit is None:
         return None
-    from nova_hookspec.deferred.brokers.rabbit import Rabbit
-
-    rabbit = Rabbit(where, found.broker_prefix, found.broker_lanes)
+    where = rabbit.broker
     try:
         with rabbit.channel() as channel:
             dead = rabbit.depth(channel, rabbit.dead_queue)[0]

@@ -38,24 +38,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from nova_hookspec._plugins import config as _config
-from nova_hookspec._plugins.controls import SETTING_ENVS
+from nova_hookspec._plugins.controls import FALSE_WORDS, SETTING_ENVS, TRUE_WORDS
 
 JOURNAL_NAME = "nova_hookspec-journal.sqlite"
 
-def _boolean(value: Any) -> bool:
+def boolean(value: Any) -> bool:
+    """A boolean setting's value (the words of the other controls); raises ValueError."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
+    if text in TRUE_WORDS:
         return True
-    if text in ("0", "false", "no", "off", ""):
+    if text in FALSE_WORDS:
         return False
     raise ValueError(value)
 
 
 #: Each setting's type and default, as the ``[nova_hookspec]`` options declare them.
 _DECLARED: dict[str, tuple[Any, Any]] = {
-    name: ({"str": str, "int": int, "float": float, "bool": _boolean}[kind], default)
+    name: ({"str": str, "int": int, "float": float, "bool": boolean}[kind], default)
     for name, kind, default, _help in _config.OPTIONS if name in SETTING_ENVS
 }
 

@@ -26,9 +26,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from nova_hookspec._plugins import config as _config
+from nova_hookspec._plugins.controls import TRUE_WORDS
 from nova_hookspec.deferred.settings import Settings
-
-_TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,8 @@ def broker(settings: Settings) -> Broker | None:
     urls = tuple(f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
                  f"{quote(vhost, safe='')}" for host, port, user, password in hosts)
     ssl: Any = False
-    wanted = query.get("ssl", [""])[-1].lower() in _TRUE or str(
-        _config.raw_option("oslo_messaging_rabbit", "ssl") or "").lower() in _TRUE
+    wanted = query.get("ssl", [""])[-1].lower() in TRUE_WORDS or str(
+        _config.raw_option("oslo_messaging_rabbit", "ssl") or "").lower() in TRUE_WORDS
     if wanted:
         options = {name: _config.raw_option("oslo_messaging_rabbit", f"ssl_{name}")
                    for name in ("ca_file", "cert_file", "key_file")}

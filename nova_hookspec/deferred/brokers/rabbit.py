@@ -42,11 +42,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from nova_hookspec.deferred import transport
+from nova_hookspec.deferred.settings import Settings
 from nova_hookspec.deferred.transport import Broker
 
 #: Messages a lane's consumer may hold unacked: what lets one instance's
 #: held jobs wait while other instances' jobs of the lane run.
 PREFETCH = 64
+
+
+def configured(settings: Settings) -> Rabbit | None:
+    """The broker side of ``settings`` (its prefix and lanes), or ``None`` when no
+    broker is configured (the one-host journal).
+
+    :raises ValueError: ``broker`` is true without a transport URL, or not RabbitMQ.
+    """
+    where = transport.broker(settings)
+    if where is None:
+        return None
+    return Rabbit(where, settings.broker_prefix, settings.broker_lanes)
 
 
 class BrokerUnreachableError(ConnectionError):
