@@ -1,4 +1,5 @@
-"""Check the built HTML: the hook reference holds all 12 hooks, the guides exist."""
+"""Check the built HTML: the hook reference holds all 12 hooks, every page of the
+navigation (index.md's toctree) exists."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nova_hookspec._spec import points as _points
 
 
+def navigation() -> list[str]:
+    """The pages of index.md's navigation (its toctree), in order."""
+    lines = (Path(__file__).resolve().parent / "index.md").read_text().splitlines()
+    start = lines.index("```{toctree}") + 1
+    end = lines.index("```", start)
+    return [line.strip() for line in lines[start:end]
+            if line.strip() and not line.startswith(":")]
+
+
 def main(build: Path) -> int:
     reference = (build / "hooks.html").read_text()
     missing = [
@@ -18,9 +28,7 @@ def main(build: Path) -> int:
         for hook in point.hook_names
         if f'id="nova_hookspec.hookspecs.{hook}"' not in reference
     ]
-    pages = ["migration.html", "call-model.html", "attaching.html", "cli.html",
-             "failure-semantics.html", "benchmarks.html", "quickstart.html", "support.html",
-             "ordering.html", "operators.html", "testing.html", "architecture.html", "deferred.html"]
+    pages = [f"{name}.html" for name in navigation()]
     absent = [page for page in pages if not (build / page).is_file()]
     if "Migrating from nova.hooks" not in (build / "migration.html").read_text():
         absent.append("migration guide title")

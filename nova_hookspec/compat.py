@@ -209,7 +209,8 @@ def add_hook(name: str, pass_function: bool = False) -> Callable[[_F], _F]:
 
     def outer(function: _F) -> _F:
         hooked_call = decorate(function)
-        hooked_call.__nova_hookspec__.prepare = _manager_for(name)  # type: ignore[attr-defined]
+        hooked: Any = getattr(hooked_call, "__nova_hookspec__")  # noqa: B009 - set by add_hook
+        hooked.prepare = _manager_for(name)
         return hooked_call
 
     return outer

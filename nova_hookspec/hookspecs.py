@@ -22,7 +22,7 @@ hooked callable did not receive arrives as its documented default.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generator, TypeVar
 
 if TYPE_CHECKING:
@@ -350,6 +350,34 @@ def instance_network_info_post(
             for vif in nw_info or ():
                 dns.update(instance.hostname, vif.fixed_ips())
     """
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+@hookspec
+def known_instances() -> Iterable[str]:
+    """Called by ``nova-hookspec reconcile`` (never by a Nova call), once per pass
+    and plugin, before Nova's instances are listed: the instance UUIDs the
+    plugin's external system holds now. Optional: a plugin without it is
+    reconciled against what its deferred jobs delivered (:doc:`reconcile`).
+
+    The pass compares them with Nova's instances and queues the plugin's
+    ``create_instance_post`` for what is missing and ``delete_instance_post``
+    for what is stale. It iterates the result once, lazily: return a generator
+    (100,000 instances need not be in memory twice). An exception aborts the
+    pass, and nothing is queued.
+
+    :return: an iterable of instance UUIDs (strings), each once.
+
+    Example::
+
+        @hookimpl
+        def known_instances():
+            for row in inventory.query("SELECT uuid FROM instances"):
+                yield row.uuid
+    """
+    return ()
 
 
 # ---------------------------------------------------------------- custom hook names

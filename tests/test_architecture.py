@@ -11,10 +11,13 @@ import configparser
 import re
 from pathlib import Path
 
+import nova_hookspec
+
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "nova_hookspec"
+#: The package the tests import: the source tree, or the installed wheel (tests-wheel).
+PACKAGE = Path(nova_hookspec.__file__).resolve().parent
 PAGE = (ROOT / "docs" / "architecture.md").read_text()
-FOLDERS = ["_spec", "_seams", "_call", "_plugins", "deferred", "_nova", "_cli"]
+FOLDERS = ["_spec", "_seams", "_call", "_plugins", "deferred", "_nova", "reconcile", "_cli"]
 
 
 def _table() -> dict[str, set[str]]:

@@ -428,7 +428,9 @@ def test_generator_or_async_observer_is_refused(kind: str) -> None:
     ("acme_empty:NUMBER", "NUMBER = 42\n", "implements no hook"),
     ("acme_empty", "X = 1\n", "implements no hook"),
     ("acme_empty:Plugin", "from nova_hookspec import hookimpl\nclass Plugin:\n"
-     "    @hookimpl\n    def delete_instance_pre(self):\n        pass\n", "is a class"),
+     "    def __init__(self, url):\n        pass\n"
+     "    @hookimpl\n    def delete_instance_pre(self):\n        pass\n",
+     "is a class whose constructor needs 'url'"),
 ])
 def test_check_refuses_a_typed_entry_point_that_implements_nothing(
     site: Site, value: str, source: str, why: str

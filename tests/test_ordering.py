@@ -242,3 +242,58 @@ def test_hookimpl_before_and_after_in_code() -> None:
     pm.register(Audit(), "audit")  # now audit is newest, yet runs after ldap
     delete("mgr", "ctx", "i-1", [])
     assert events == ["ldap", "audit"]
+
+
+def _cli(site: Site, *args: str, env: dict[str, str]) -> Any:
+    import os
+    import subprocess
+
+    environ = {**{k: v for k, v in os.environ.items() if not k.startswith("NOVA_HOOKSPEC_")},
+               "PYTHONPATH": os.pathsep.join([str(site.root), *sys.path]), **env}
+    return subprocess.run([sys.executable, "-m", "nova_hookspec", *args], capture_output=True,
+                          text=True, env=environ, timeout=120, check=False)
+
+
+def test_list_names_the_operators_placement_for_one_hook_point(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mutant that read the placement for all points only (a survivor of the
+    mutation run): ``list`` names the operator's tryfirst on the hook point it names."""
+    for name in ("a", "b"):
+        site.add_dist(f"acme-{name}", {"nova_hookspec": [f"{name} = acme_{name}"]},
+                      {f"acme_{name}": PLUGIN.format(marks={}, name=name)})
+    done = _cli(site, "list", env={"NOVA_HOOKSPEC_TRYFIRST": "delete_instance=acme-b"})
+    assert done.returncode == 0, done.stderr
+    delete_point = done.stdout.split("delete_instance  (")[1].split("instance_network_info")[0]
+    for phase in ("delete_instance_pre", "delete_instance_post"):
+        assert ("1. acme-b:acme_b  [typed, acme-b 1.0; tryfirst (operator), discovery order"
+                in delete_point.split(phase)[1]), phase
+    elsewhere = _cli(site, "list", env={"NOVA_HOOKSPEC_TRYFIRST": "create_instance=acme-b"})
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert "(operator)" not in elsewhere.stdout
+    delete_point = elsewhere.stdout.split("delete_instance  (")[1]
+    assert delete_point.index("1. acme-a:acme_a") < delete_point.index("2. acme-b:acme_b")
+    # The same in this process, where mutmut sees which tests reach the rules.
+    monkeypatch.setenv("NOVA_HOOKSPEC_TRYFIRST", "delete_instance=acme-b")
+    [entry] = [e for e in _listing.listing(nova_hookspec.get_plugin_manager())
+               if e["hook"] == "delete_instance_post"]
+    assert [(step["distribution"], step["rule"]) for step in entry["order"]] == [
+        ("acme-b", "tryfirst (operator), discovery order #2"),
+        ("acme-a", "discovery order #1")]
+
+
+def test_two_cycles_are_two_errors(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """A mutant that remembered one conflict for all (a survivor of the mutation run):
+    each cycle is reported, once."""
+    for name, before in (("a", "acme-b"), ("b", "acme-a"), ("c", "acme-d"), ("d", "acme-c")):
+        site.add_dist(f"acme-{name}", {"nova_hookspec": [f"{name} = acme_{name}"]},
+                      {f"acme_{name}": PLUGIN.format(marks={"before": before}, name=name)})
+    done = _cli(site, "list", env={})
+    errors = [line for line in done.stderr.splitlines() if "order conflict" in line]
+    assert len(errors) == 2, done.stderr
+    assert sum("acme-a:acme_a" in e and "acme-b:acme_b" in e for e in errors) == 1
+    assert sum("acme-c:acme_c" in e and "acme-d:acme_d" in e for e in errors) == 1
+    # The same in this process, where mutmut sees which tests reach the report.
+    delete("mgr", "ctx", "i-1", [])
+    logged = [r.getMessage() for r in caplog.records if "order conflict" in r.getMessage()]
+    assert len(logged) == 2, logged
+    assert sorted(site.events[:4]) == ["a", "b", "c", "d"]  # every plugin still runs once

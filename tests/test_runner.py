@@ -257,3 +257,37 @@ class Legacy:
             ["ValueError", "legacy pre"], ["ValueError", "wrapper after"],
             ["ValueError", "typed post"]]
         assert [getattr(r, "instance_uuid", None) for r in failures] == ["uuid-7"] * 3
+
+
+def test_a_traceback_through_a_runner_shows_its_generated_lines() -> None:
+    """The runner and argument plan are written at run time; a traceback, pdb and
+    inspect show their lines as a file's (issue 28: visible to debuggers)."""
+    import inspect
+    import traceback
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def create_instance(self) -> Any:
+            return (yield)
+
+    nova_hookspec.get_plugin_manager().register(Wrapper(), "wrapper")
+
+    @add_hook("create_instance")
+    def create(self: Any, context: Any) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError) as caught:
+        create(None, None)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    generated = [frame for frame in frames if frame.filename.startswith("<nova_hookspec runner")]
+    assert generated, [frame.filename for frame in frames]
+    assert "result = function(*args, **kwargs)" in [frame.line for frame in generated]
+    runner_frame = next(tb.tb_frame for tb in _walk(caught.value.__traceback__)
+                        if tb.tb_frame.f_code.co_filename.startswith("<nova_hookspec runner"))
+    assert "def run(args, kwargs):" in inspect.getsource(runner_frame.f_code)
+
+
+def _walk(tb: Any) -> Any:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next

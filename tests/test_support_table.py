@@ -52,5 +52,11 @@ def test_nova_table_pins_are_the_constraints_files() -> None:
 
 def test_test_suite_table_is_the_nox_matrix() -> None:
     rows = table("## The test suite")
-    documented = [(python, "latest" if pluggy == "newest" else pluggy) for python, pluggy, _ in rows]
-    assert documented == [(py, pluggy) for py, pluggy, _ in nox_list("TEST_MATRIX")]
+    documented = [(python, "latest" if pluggy == "newest" else pluggy, session)
+                  for python, pluggy, _, session in rows]
+    expected = [(py, pluggy, "`tests`") for py, pluggy, _ in nox_list("TEST_MATRIX")]
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    wheel = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign)
+                 and getattr(node.targets[0], "id", None) == "WHEEL_PLUGGY")
+    assert sorted(documented) == sorted([*expected, ("3.11", wheel, "`tests-wheel`")])

@@ -3,6 +3,7 @@ and what of its URL may be shown (``nova_hookspec.deferred.transport``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_broker_true_uses_novas_own_transport_url_and_says_when_there_is_none(
     down = _cli(tmp_path, f"[DEFAULT]\ntransport_url = rabbit://nova:{SECRET}@127.0.0.1:9/\n"
                 "[nova_hookspec]\nbroker = true\n", "deferred", "list", "--dead")
     assert down.returncode == 2, down.stderr
-    assert "broker rabbit://127.0.0.1:9/ unreachable" in down.stderr
+    assert "broker rabbit://127.0.0.1:9/: connection refused at 127.0.0.1:9" in down.stderr
     assert SECRET not in down.stdout + down.stderr
 
 
@@ -72,3 +73,33 @@ def test_relay_only_without_a_broker_is_refused(tmp_path: Path) -> None:
     done = _cli(tmp_path, "[nova_hookspec]\n", "worker", "--relay-only")
     assert done.returncode != 0
     assert "--relay-only and --no-relay need a broker" in done.stderr
+
+
+def test_status_with_the_broker_down_shows_the_outbox_and_says_so(tmp_path: Path) -> None:
+    """Issue 29: ``deferred status`` with the broker unreachable prints this host's
+    outbox and says the broker is down (exit status 1), in text and in JSON."""
+    import json
+
+    env = {**os.environ, "NOVA_HOOKSPEC_JOURNAL": str(tmp_path / "journal.sqlite"),
+           "NOVA_HOOKSPEC_TRANSPORT_URL": f"rabbit://nova:{SECRET}@127.0.0.1:9/"}
+    written = subprocess.run(
+        [sys.executable, "-c", "from nova_hookspec.deferred import enqueue\n"
+         "for n in range(3):\n"
+         "    enqueue.write('acme', 'create_instance_post', [f'i-{n}'], '{}', {})"],
+        env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert written.returncode == 0, written.stderr
+    human = subprocess.run([sys.executable, "-m", "nova_hookspec", "deferred", "status"],
+                           env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert human.returncode == 1, human.stderr
+    assert "3 pending" in human.stdout
+    assert ("broker rabbit://127.0.0.1:9/: connection refused at 127.0.0.1:9 (is RabbitMQ "
+            "running there?): the broker is down; 3 job(s) of this host wait in its outbox"
+            ) in human.stdout
+    machine = subprocess.run([sys.executable, "-m", "nova_hookspec", "deferred", "status",
+                              "--json"], env=env, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert machine.returncode == 1
+    document = json.loads(machine.stdout)
+    assert (document["outbox"], "broker" in document) == (3, False)
+    assert "connection refused at 127.0.0.1:9" in document["broker_down"]
+    assert SECRET not in human.stdout + human.stderr + machine.stdout + machine.stderr

@@ -219,8 +219,24 @@ def test_new_refuses_bad_names(tmp_path: Path, site: Site, name: str, expected: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # nothing written
 
 
+def test_new_names_where_an_installed_plugin_of_that_name_is(tmp_path: Path, site: Site) -> None:
+    """The quickstart's plugin installed by hand, then ``new`` with its name (issue 30
+    item 7's walk): refused, naming the installed module's file."""
+    site.add_dist("acme-inventory", {"nova_hookspec": ["inventory = acme_inventory"]},
+                  {"acme_inventory": TYPED.format(name="acme")})
+    done = cli(site, "new", "acme-inventory", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"nova-hookspec new: 'acme-inventory' would shadow the module 'acme_inventory' that "
+        f"already exists here ({site.root / 'acme_inventory.py'}); choose a name of your own "
+        "(e.g. acme-acme-inventory)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # nothing written
+
+
 def test_new_install_hints_agree(tmp_path: Path, site: Site) -> None:
-    hint = "pip install './acme-audit[test]' && pytest acme-audit"
+    from nova_hookspec._cli.scaffold import install_command, installed_from
+
+    hint = install_command("acme-audit", installed_from())
     made = cli(site, "new", "acme-audit", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert hint in made.stdout
@@ -283,7 +299,7 @@ def test_demo_loads_legacy_classes_when_their_point_is_called(site: Site) -> Non
     done = cli(site, "demo")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "2 legacy class(es) are imported when their hook point is first called" in out
+    assert "the 2 legacy classes are imported when their hook point is first called" in out
     create = out.index("1. create_instance")
     loaded_create = out.index("loaded 1 legacy class(es) for hook point 'create_instance'")
     loaded_delete = out.index("loaded 1 legacy class(es) for hook point 'delete_instance'")

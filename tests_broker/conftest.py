@@ -11,12 +11,16 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from sitehelper import Site
+
+if TYPE_CHECKING:
+    from cloud import Cloud
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -59,3 +63,14 @@ def site(tmp_path: Path) -> Site:
     root = tmp_path / "site"
     root.mkdir()
     return Site(root)
+
+
+@pytest.fixture
+def cloud(site: Site, tmp_path: Path, account: Account) -> Iterator[Cloud]:
+    """Hosts with their own journals and relays, workers, one virtual host of the broker
+    (:mod:`cloud`)."""
+    from cloud import Cloud
+
+    made = Cloud(site, tmp_path, account.url)
+    yield made
+    made.close()

@@ -12,6 +12,10 @@ first thing, before anything of Nova is imported). The probe plugins
 record to ``$NOVA_HOOKSPEC_PROBE_RECORD``; this script sets
 ``NOVA_HOOKSPEC_PROBE_TEST`` to the test running, and counts the WARNING
 lines nova_hookspec logs about each plugin.
+
+Exit status 1 when a test failed or errored, or when no test passed (a run
+where every test errors, or none is found, is no comparison); the outcomes
+are written either way, for ``compare.py``.
 """
 
 from __future__ import annotations
@@ -91,6 +95,19 @@ def main(mode: str, out: str, test_ids: list[str]) -> int:
                   handle, indent=1, sort_keys=True)
     for test_id, outcome in sorted(result.outcomes.items()):
         print(f"{mode}: {outcome:<5} {test_id}")
+    return verdict(mode, result.outcomes, result.details)
+
+
+def verdict(mode: str, outcomes: dict[str, str], details: dict[str, str]) -> int:
+    """0 when every test passed (or was skipped) and at least one passed; else 1, saying why."""
+    broken = sorted(t for t, outcome in outcomes.items() if outcome not in ("pass", "skip"))
+    for test_id in broken:
+        print(f"--- {mode} {outcomes[test_id]} {test_id}\n{details.get(test_id, '')[-3000:]}")
+    passed = sum(outcome == "pass" for outcome in outcomes.values())
+    if broken or not passed:
+        print(f"{mode}: {passed} of {len(outcomes)} Nova test(s) passed; "
+              f"{len(broken)} failed or errored", file=sys.stderr)
+        return 1
     return 0
 
 

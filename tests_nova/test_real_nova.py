@@ -10,6 +10,7 @@ before touching a database.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -292,3 +293,60 @@ def test_typed_and_legacy_plugins_on_the_compute_manager_targets(site: Site) -> 
         ("delete-wrapper-saw", deleted.value),
     ]
     assert site.events == [("pre", "ComputeManager", instance.uuid)] * 2  # no post after a raise
+
+
+_ORDER_SCRIPT = r"""
+import json, sys
+import nova_hookspec
+
+order = sys.argv[1]
+if order == "none":
+    import nova.compute.api, nova.compute.manager, nova.network.neutron
+elif order == "imported-first":
+    import nova.compute.api, nova.compute.manager, nova.network.neutron
+    nova_hookspec.attach_nova(strict=True)
+else:
+    nova_hookspec.attach_nova()
+    first, second = (("nova.compute.manager", "nova.compute.api") if order == "manager-first"
+                     else ("nova.compute.api", "nova.compute.manager"))
+    __import__(first)
+    __import__(second)
+    import nova.network.neutron
+from nova.compute import api, manager
+from nova.network import neutron
+
+def targets():
+    return {"create_instance": api.API.create,
+            "build_and_run_instance": manager.ComputeManager._do_build_and_run_instance,
+            "delete_instance": manager.ComputeManager._delete_instance,
+            "instance_network_info": neutron.update_instance_cache_with_nw_info}
+
+if order != "none":
+    from nova_hookspec._nova import attach
+    assert sorted(attach.attached()) == sorted(targets()), attach.attached()
+    assert all(hasattr(t, "__nova_hookspec__") for t in targets().values())
+    nova_hookspec.detach_nova()
+def shape(function):
+    inner = getattr(function, "__wrapped__", None)
+    return {"ours": hasattr(function, "__nova_hookspec__"),
+            "file": function.__code__.co_filename.rsplit("nova/", 1)[-1],
+            "wraps": inner.__code__.co_filename.rsplit("nova/", 1)[-1] if inner else None,
+            "hook_name": getattr(function, "__hook_name__", None)}
+print(json.dumps({name: shape(function) for name, function in targets().items()}))
+"""
+
+
+@pytest.mark.parametrize("order", ["imported-first", "manager-first", "api-first"])
+def test_detach_restores_novas_own_functions_in_every_order(order: str) -> None:
+    """Attached before or after Nova imports each module, detach leaves Nova's
+    callables as a process that never attached has them (on Nova 21, Nova's own
+    ``nova.hooks`` decoration; issue 30 item 9)."""
+    def run(which: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-c", _ORDER_SCRIPT, which],
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout.splitlines()[-1]))
+
+    never_attached = run("none")
+    assert run(order) == never_attached
+    assert not any(shape["ours"] for shape in never_attached.values())

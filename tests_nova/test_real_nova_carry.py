@@ -94,8 +94,9 @@ def test_block_device_mappings_come_back_as_a_list_object() -> None:
 
 
 def test_a_jobs_lane_and_created_at_come_from_novas_instance() -> None:
-    """Across hosts a job goes to the lane of its instance's reservation, and a delete
-    carries when the instance was made (the bound of its wait for the create)."""
+    """Across hosts a job goes to the lane of its instance (its UUID, whatever else is
+    empty: a reservation_id is not), and a delete carries when the instance was made
+    (the bound of its wait for the create)."""
     import datetime
 
     from nova_hookspec.deferred import enqueue
@@ -104,12 +105,32 @@ def test_a_jobs_lane_and_created_at_come_from_novas_instance() -> None:
     instance = objects.Instance(uuid=UUID, hostname="web-1", reservation_id="r-77",
                                 created_at=made)
     assert enqueue.meta({"instance": instance}, [UUID]) == {
-        "lane": "r-77", "created_at": made.timestamp()}
+        "lane": UUID, "created_at": made.timestamp()}
     rebuilt = round_trip(instance=instance)["instance"]
     assert enqueue.meta({"instance": rebuilt}, [UUID]) == {
-        "lane": "r-77", "created_at": made.timestamp()}
-    # API.create's result names the reservation; an instance with no field loaded
-    # (Nova raises when it is read) is routed by its UUID and waits for nothing.
-    assert enqueue.meta({"result": ([instance], "r-77")}, [UUID])["lane"] == "r-77"
+        "lane": UUID, "created_at": made.timestamp()}
+    # API.create's result names the reservation: its job goes by its first instance
+    # all the same; an instance with no field loaded (Nova raises when it is read) is
+    # routed by its UUID and waits for nothing.
+    assert enqueue.meta({"result": ([instance], "r-77")}, [UUID])["lane"] == UUID
     bare = objects.Instance(uuid=UUID)
     assert enqueue.meta({"instance": bare}, [UUID]) == {"lane": UUID}
+
+
+def test_secrets_nested_in_the_context_and_the_instance_are_never_written() -> None:
+    """A hostile review: nested context keys, an instance's metadata and the encrypted
+    admin password Nova keeps in system_metadata reached the journal."""
+    context = nova_context.RequestContext(user_id="u-1", project_id="p-1")
+    instance = objects.Instance(uuid=UUID, hostname="web-1",
+                                metadata={"team": "blue", "password": "META-s3cr3t"},
+                                system_metadata={"password_0": "ENCRYPTED-s3cr3t",
+                                                 "image_os": "cirros"})
+    text = carry.dumps({"context": context, "instance": instance,
+                        "kwargs": {"headers": {"X-Auth-Token": "HDR-s3cr3t"},
+                                   "api_key": "KEY-s3cr3t", "min_count": 1}})
+    assert "s3cr3t" not in text
+    got = carry.loads(text)
+    rebuilt = got["instance"]
+    assert rebuilt.metadata == {"team": "blue"}
+    assert rebuilt.system_metadata == {"image_os": "cirros"}
+    assert got["kwargs"] == {"headers": {"X-Auth-Token": None}, "api_key": None, "min_count": 1}

@@ -26,7 +26,8 @@ def test_demo_runs_the_example_plugins(env: dict[str, str]) -> None:
     done = cli(env, "demo")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "5 built-in demo plugins; 6 installed:" in out
+    assert "plugins: 5 examples built into the demo" in out
+    assert "and 6 installed in this environment:" in out
     assert ("create_instance_pre          order: demo-policy, nova-hookspec-policy (typed), "
             "nova-hookspec-legacy-logger:CreateInstance (legacy)") in out
     assert ("create_instance_post         order: demo-inventory, "

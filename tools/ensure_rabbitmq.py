@@ -8,22 +8,14 @@ machines start it before a session, but a stopped one is started here
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
-
-def answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
-            return True
-    except OSError:
-        return False
+from services import answers, wait_until_answers
 
 
 def main() -> int:
-    if answers():
+    if answers(5672):
         return 0
     if shutil.which("rabbitmq-server") is None:
         print("RabbitMQ is not running on 127.0.0.1:5672 and rabbitmq-server is not installed",
@@ -39,13 +31,7 @@ def main() -> int:
         subprocess.run(["rabbitmq-server", "-detached"], check=False)
         subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "120"], check=False,
                        capture_output=True)
-    deadline = time.monotonic() + 120
-    while not answers():
-        if time.monotonic() > deadline:
-            print("RabbitMQ did not start within 120 s", file=sys.stderr)
-            return 1
-        time.sleep(1)
-    return 0
+    return wait_until_answers(5672, "RabbitMQ")
 
 
 if __name__ == "__main__":

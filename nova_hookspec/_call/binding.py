@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable
 
+from nova_hookspec._call.generated import generated_file
 from nova_hookspec._spec.points import HookPoint
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -107,6 +108,6 @@ class ArgumentPlan:
             "                bound[name] = value",
             "    return bound",
         ])
-        exec(compile(source, "<nova_hookspec argument plan>", "exec"), namespace)
+        exec(compile(source, generated_file("argument plan", source), "exec"), namespace)
         bind: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] = namespace["bind"]
         return bind

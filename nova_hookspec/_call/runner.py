@@ -29,6 +29,7 @@ from typing import Any
 from nova_hookspec._call import executor as _executor
 from nova_hookspec._call.decorated import Decorated, Runner
 from nova_hookspec._call.dispatch import Dispatch, PhasePlan, observer_failed, run_observers
+from nova_hookspec._call.generated import generated_file
 
 __all__ = ["Runner", "write_runner"]
 
@@ -179,7 +180,7 @@ class _Writer:
                             *("  " + line for line in self.lines), "  return run"])
         namespace: dict[str, Any] = {}
         label = getattr(self.hooked.function, "__qualname__", self.hooked.point.name)
-        exec(compile(source, f"<nova_hookspec runner of {label}>", "exec"), namespace)
+        exec(compile(source, generated_file(f"runner of {label}", source), "exec"), namespace)
         run: Runner = namespace["_make"](**self.values)
         return run
 

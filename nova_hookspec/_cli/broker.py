@@ -1,100 +1,88 @@
-"""``nova-hookspec worker`` and ``deferred ...`` when a broker carries the jobs.
+"""``deferred ...`` when a broker carries the jobs: this host's outbox with the lanes.
 
-The worker runs the relay of this host's journal (unless ``--no-relay``)
-and lane runners for the broker's lanes (unless ``--relay-only``). The
-``deferred`` commands show this host's outbox and the broker's lanes, and
-reach the broker's dead letters (ids ``HOST:NUMBER``).
+The ``deferred`` commands show this host's outbox and the broker's lanes,
+and reach the broker's dead letters (ids ``HOST:NUMBER``). What the lane
+runners hold unacked, which RabbitMQ shows to no other connection, comes
+from the records the workers publish (:mod:`nova_hookspec.deferred.presence`);
+the jobs ready in lanes no runner holds are looked at in place. The worker
+across hosts is :mod:`nova_hookspec.deferred.service`.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-import signal
-import threading
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nova_hookspec._plugins.process import get_plugin_manager
-from nova_hookspec.deferred.brokers.journal import Journal
+from nova_hookspec.deferred import presence
 from nova_hookspec.deferred.brokers.rabbit import Rabbit
 from nova_hookspec.deferred.consumer import deferred_plugins
-from nova_hookspec.deferred.settings import Settings
-
-if TYPE_CHECKING:
-    from nova_hookspec.deferred.metrics import Observe
-
-log = logging.getLogger("nova_hookspec.worker")
 
 
-def _drained(rabbit: Rabbit, store: Journal, plugins: list[str], consumer: Any) -> bool:
-    """Nothing left for ``--drain``: this host's outbox empty and, when this worker
-    runs jobs, nothing ready in the lanes nor held by its runners."""
-    if store.outbox(1):
-        return False
-    if consumer is None:
-        return True
-    if any(runner.holding() for runner in consumer.runners):
-        return False
+def _plugins(local: dict[str, Any]) -> list[str]:
+    pm = get_plugin_manager()
+    pm.load_all()
+    return sorted({*deferred_plugins(pm), *(row["plugin"] for row in local["counters"])})
+
+
+def status(rabbit: Rabbit, local: dict[str, Any], down_ok: bool = False) -> dict[str, Any]:
+    """``local`` (this host's journal: its outbox) with the broker's lanes, the jobs
+    the lane runners hold and the plugins no worker runs; with ``down_ok``, a broker
+    that cannot be reached is said (``broker_down``: why) instead of raised, so that
+    the outbox is still shown."""
+    plugins = _plugins(local)
     try:
-        return bool(rabbit.status(plugins)["queued"] == 0)
-    except Exception:  # noqa: BLE001 - broker away: not drained
-        return False
-
-
-def run_broker_worker(args: argparse.Namespace, rabbit: Rabbit, store: Journal,
-                      found: Settings, observe: Observe | None) -> int:
-    from nova_hookspec.deferred.consumer import BrokerWorker
-    from nova_hookspec.deferred.relay import Relay
-
-    pm = get_plugin_manager()
-    pm.load_all()
-    plugins = deferred_plugins(pm)
-    relay = None if args.no_relay else Relay(store, rabbit)
-    consumer = None
-    if not args.relay_only:
-        if not plugins:
-            log.warning("nova_hookspec worker: no deferred plugin is installed here; this "
-                        "worker runs no job")
-        consumer = BrokerWorker(rabbit, pm, found, lanes=args.lanes, grace=args.grace,
-                                observe=observe)
-    stopping = threading.Event()
-
-    def stop(*_: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("nova_hookspec worker: broker %s, prefix %r, %s%s", rabbit.broker.shown,
-             rabbit.prefix, f"relaying {store.path}" if relay else "no relay",
-             f", {args.lanes} lane runner(s) for {', '.join(plugins) or 'no plugin'}"
-             if consumer else "")
-    if relay is not None:
-        threading.Thread(target=relay.run, name="relay", daemon=True).start()
-    if consumer is not None and plugins:
-        consumer.start()
-    calm = 0
-    while not stopping.wait(0.5):
-        if args.drain:
-            calm = calm + 1 if _drained(rabbit, store, plugins, consumer) else 0
-            if calm >= 3:
-                break
-    if relay is not None:
-        relay.stop()
-        relay.finished.wait(args.grace)  # its batch confirmed and out of the outbox
-    if consumer is not None:
-        consumer.stop()
-        if not consumer.wait():
-            log.info("nova_hookspec worker: jobs still running after the grace period go "
-                     "back to their lanes")
-    time.sleep(0.05)
-    return 0
-
-
-def status(rabbit: Rabbit, store: Journal) -> dict[str, Any]:
-    pm = get_plugin_manager()
-    pm.load_all()
-    local = store.status()
-    plugins = sorted({*deferred_plugins(pm), *(row["plugin"] for row in local["counters"])})
-    found = rabbit.status(plugins)
+        found = rabbit.status(plugins)
+        records = _records(rabbit)
+    except ConnectionError as exc:
+        if not down_ok:
+            raise
+        return {**local, "outbox": local["pending"], "broker_down": str(exc)}
+    held = [job for record in records for job in record.get("holding", ())]
+    unrun = set(presence.unrun(plugins, records))
+    found["held"] = len(held)
+    found["held_why"] = _counted(job["why"] for job in held)
+    found["unrun"] = [{"plugin": plugin, "queued": sum(lane["ready"] for lane in found["lanes"]
+                                                      if lane["plugin"] == plugin)}
+                      for plugin in plugins if plugin in unrun]
+    found["processes"] = [{key: record.get(key) for key in
+                           ("name", "host", "roles", "broker_lanes", "runs", "relays",
+                            "version", "at")} for record in records]
     return {**local, "outbox": local["pending"], "broker": found}
+
+
+def _counted(whys: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for why in whys:
+        counts[why] = counts.get(why, 0) + 1
+    return counts
+
+
+def _records(rabbit: Rabbit) -> list[dict[str, Any]]:
+    conn = rabbit.connect()
+    try:
+        return presence.read(rabbit, conn)
+    finally:
+        conn.release()
+
+
+def jobs(rabbit: Rabbit, local: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every job the broker holds: those its lane runners hold (with why and since
+    when) and those ready in lanes no runner holds."""
+    plugins = _plugins(local)
+    found = rabbit.status(plugins)
+    conn = rabbit.connect()
+    try:
+        records = presence.read(rabbit, conn)
+        held = [{**job, "worker": record["name"]} for record in records
+                for job in record.get("holding", ())]
+        unheld = {lane["queue"]: lane["ready"] for lane in found["lanes"]
+                  if lane["ready"] and not lane["consumers"]}
+        ready = presence.ready(conn, unheld)
+    finally:
+        conn.release()
+    unrun = set(presence.unrun(plugins, records))
+    for job in ready:
+        job["worker"] = None
+        if job["plugin"] in unrun:
+            job["why"] = f"no worker runs plugin {job['plugin']}"
+    return held + ready

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -24,6 +26,7 @@ import pluggy
 
 from nova_hookspec import FatalHookException, add_hook, hookimpl
 from nova_hookspec._call import tracing as _tracing
+from nova_hookspec._cli import demo_backfill as _demo_backfill
 from nova_hookspec._cli import demo_deferred as _demo_deferred
 from nova_hookspec._nova.standins import Instance, RequestContext
 from nova_hookspec._plugins import manager as _manager
@@ -189,7 +192,10 @@ def _monitor(pm: _manager.NovaPluginManager) -> Callable[[], None]:
     """Print each phase with its plugins in run order, and after it their times."""
 
     def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Any) -> None:
-        names = [_label(pm, i.plugin_name) for i in reversed(impls) if not _manager.is_core_impl(i)]
+        names = [_label(pm, i.plugin_name) + (" (deferred: writes a job)"
+                                              if (i.plugin_name, hook_name) in pm.deferred
+                                              else "")
+                 for i in reversed(impls) if not _manager.is_core_impl(i)]
         kind = "wrappers" if not hook_name.endswith(("_pre", "_post")) else "order"
         print(f"   {hook_name:<28} {kind}: {', '.join(names) or '-'}", file=_out)
 
@@ -229,8 +235,25 @@ def run(out: TextIO = sys.stdout, trace: bool = False) -> int:
     """
     global _out
     _out = out
-    with _logging_to(out, trace):
-        return _lifecycle(out, trace)
+    pm = _process.get_plugin_manager()  # discovery's own log line is not the story
+    # The example plugins keep their state (the inventory's SQLite file) under
+    # XDG_STATE_HOME: a folder of the demo's own, removed at the end.
+    with tempfile.TemporaryDirectory(prefix="nova-hookspec-demo-") as state, \
+            _environment("XDG_STATE_HOME", state), _logging_to(out, trace):
+        return _lifecycle(pm, out, trace)
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 @contextlib.contextmanager
@@ -252,15 +275,27 @@ def _logging_to(out: TextIO, trace: bool) -> Iterator[None]:
         trace_logger.setLevel(logging.NOTSET)
 
 
-def _lifecycle(out: TextIO, trace: bool) -> int:
-    print("nova-hookspec demo: one instance through Nova's four hook points", file=out)
-    pm = _process.get_plugin_manager()
+INTRODUCTION = """\
+nova-hookspec demo: one instance's life in Nova, and the plugins hooked into it
+
+Nova calls four places in an instance's life, the hook points: create
+(nova-api), build, network info and delete (nova-compute). At each, plugins
+run before the call (pre), around it (a wrapper, which may change what the
+call returns) and after it (post), in an order the operator can set.
+Typed plugins are functions marked @hookimpl; legacy plugins are the classic
+nova.hooks classes with pre/post methods, run unchanged. Below, every phase
+names its plugins in the order they run, and what each took.
+"""
+
+
+def _lifecycle(pm: _manager.NovaPluginManager, out: TextIO, trace: bool) -> int:
+    print(INTRODUCTION, file=out)
     # Every installed plugin is named from the start; legacy classes are imported
     # when their hook point is first called (the log lines say when), as in Nova.
     report = pm.discovery
     pending = [info for items in (report.pending.values() if report else ()) for info, _ in items]
-    discovered = sorted({_label(pm, name) for name in pm.plugin_infos}
-                        | {_info_label(info) for info in pending})
+    installed = sorted({_label(pm, name) for name in pm.plugin_infos}
+                       | {_info_label(info) for info in pending})
     added = []
     for name, factory in DEMO_PLUGINS:
         if pm.get_plugin(name) is None:
@@ -269,14 +304,16 @@ def _lifecycle(out: TextIO, trace: bool) -> int:
     undo = _monitor(pm)
     undo_trace = _tracing.enable(pm) if trace else (lambda: None)
     try:
-        print(f"plugins: {len(DEMO_PLUGINS)} built-in demo plugins; "
-              f"{len(pm.plugin_infos) + len(pending)} installed: "
-              f"{', '.join(discovered) or 'none'}", file=out)
+        print(f"plugins: {len(DEMO_PLUGINS)} examples built into the demo "
+              f"({', '.join(name for name, _ in DEMO_PLUGINS)})", file=out)
+        if installed:
+            print(f"   and {len(installed)} installed in this environment: "
+                  f"{', '.join(installed)}", file=out)
         if pending:
-            print(f"   ({len(pending)} legacy class(es) are imported when their hook point is "
+            print(f"   (the {len(pending)} legacy classes are imported when their hook point is "
                   "first called, as Nova did)", file=out)
         api, compute = ComputeAPI(), ComputeManager()
-        print("\n1. create_instance: nova-api accepts a boot request", file=out)
+        print("\n1. create_instance: nova-api accepts a boot request for web-1", file=out)
         context = RequestContext()
         instances, reservation = api.create(context, "m1.small", "cirros", display_name="web-1",
                                             metadata={"team": "blue"})
@@ -287,20 +324,23 @@ def _lifecycle(out: TextIO, trace: bool) -> int:
         build = compute._do_build_and_run_instance(
             context, instance, {}, None, {}, None, [], None, ["default"], None, node="node-1")
         print(f"   -> {build}", file=out)
-        print("\n3. instance_network_info: the network info cache is refreshed (twice)", file=out)
+        print("\n3. instance_network_info: the network info cache is refreshed (twice; the "
+              "DNS plugin fails the second time)", file=out)
         update_instance_cache_with_nw_info("neutron", context, instance,
                                            [{"address": "192.0.2.10"}])
         update_instance_cache_with_nw_info("neutron", context, instance, [])
-        print("   -> a failing plugin was logged and ignored; the update went through", file=out)
+        print("   -> a failing plugin is logged and left out; Nova's call goes on", file=out)
         print("\n4. delete_instance: nova-compute deletes it", file=out)
         compute._delete_instance(context, instance, [])
         print(f"   -> deleted={instance.deleted}", file=out)
-        print("\n5. create_instance with a name the policy refuses", file=out)
+        print("\n5. create_instance with a name the policy refuses: a pre observer that "
+              "raises FatalHookException stops the call", file=out)
         try:
             api.create(context, "m1.small", "cirros", display_name="Bad Name!")
         except FatalHookException as exc:
             print(f"   -> refused before Nova ran: FatalHookException: {exc}", file=out)
         _demo_deferred.run(pm, api.create, out)
+        _demo_backfill.run(pm, out)
         return 0
     finally:
         undo_trace()

@@ -33,13 +33,17 @@ def listing(pm: NovaPluginManager) -> list[dict[str, Any]]:
                 "phase": phase,
                 "hook": hook_name,
                 "nova_target": point.nova_target,
-                "order": [asdict(step) for step in run_order(pm, hook_name)],
+                "order": [{**asdict(step),
+                           "deferred": (step.plugin, hook_name) in pm.deferred}
+                          for step in run_order(pm, hook_name)],
             })
     return result
 
 
-def _mark(step: Step) -> str:
+def _mark(step: Step, deferred: bool) -> str:
     marks = [step.kind]
+    if deferred:
+        marks.append("deferred")
     if step.wrapper:
         marks.append("wrapper")
     if step.distribution:
@@ -56,16 +60,24 @@ def format_listing(pm: NovaPluginManager) -> str:
             current = entry["point"]
             target = f"  ({entry['nova_target']})" if entry["nova_target"] else "  (custom)"
             lines.append(f"{current}{target}")
-        steps = [Step(**s) for s in entry["order"]]
+        steps = [(Step(**{k: v for k, v in s.items() if k != "deferred"}), s["deferred"])
+                 for s in entry["order"]]
         lines.append(f"  {entry['phase']:<5} {entry['hook']}")
-        plugins = [s for s in steps if s.kind != "nova"]
+        plugins = [(s, deferred) for s, deferred in steps if s.kind != "nova"]
         if not plugins:
             lines.append("        (no plugin)")
-        for n, step in enumerate(plugins, start=1):
-            lines.append(f"        {n}. {step.plugin}  [{_mark(step)}]")
+        for n, (step, deferred) in enumerate(plugins, start=1):
+            lines.append(f"        {n}. {step.plugin}  [{_mark(step, deferred)}]")
         if entry["phase"] == "call" and plugins:
             lines.append("        -> Nova's callable, innermost")
+    lines.append("known_instances  (nova-hookspec reconcile: what a plugin's system holds)")
+    lines += [f"        {plugin}" for plugin in listers(pm)] or ["        (no plugin)"]
     return "\n".join(lines)
+
+
+def listers(pm: NovaPluginManager) -> list[str]:
+    """The plugins that implement ``known_instances`` (reconcile lists them)."""
+    return sorted(impl.plugin_name for impl in pm.hook.known_instances.get_hookimpls())
 
 
 LIST_SCHEMA = "nova-hookspec/list/1"
@@ -74,7 +86,8 @@ CHECK_SCHEMA = "nova-hookspec/check/1"
 
 def list_document(pm: NovaPluginManager) -> dict[str, Any]:
     """``list --json``: :func:`listing` with the schema and version (``schemas/list.schema.json``)."""
-    return {"schema": LIST_SCHEMA, "version": __version__, "hooks": listing(pm)}
+    return {"schema": LIST_SCHEMA, "version": __version__, "hooks": listing(pm),
+            "known_instances": listers(pm)}
 
 
 def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]:
@@ -106,10 +119,12 @@ def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]
     failed = any(call["outcome"] == "failed" for call in calls or ())
     broken = any(p["state"] == "broken" for p in plugins)
     deferred = _health.report(pm)
-    if deferred["plugins"] and not deferred["healthy"]:
-        warnings.append(f"the deferred jobs' journal {deferred['journal']} cannot be used "
-                        f"({deferred['problem']}): the hooked calls would run the deferred "
-                        "plugins in the call")
+    said = any(warning in str(deferred["problem"]) for warning in warnings)  # a file's problem
+    if deferred["plugins"] and not deferred["healthy"] and not said:
+        what = ("the deferred settings are refused" if deferred["journal"] is None else
+                f"the deferred jobs' journal {deferred['journal']} cannot be used")
+        warnings.append(f"{what} ({deferred['problem']}): the hooked calls would run the "
+                        "deferred plugins in the call")
     if deferred["dead"]:
         warnings.append(f"{deferred['dead']} deferred job(s) are dead "
                         "(nova-hookspec deferred list --dead)")
@@ -119,6 +134,7 @@ def check_document(pm: NovaPluginManager, smoke: bool = False) -> dict[str, Any]
     elif on and on["dead"]:
         warnings.append(f"{on['dead']} deferred job(s) are dead on the broker "
                         "(nova-hookspec deferred list --dead)")
+    warnings.extend((on or {}).get("disagreements") or ())
     return {"schema": CHECK_SCHEMA, "version": __version__,
             "status": 1 if broken or warnings or failed else 0,
             "plugins": plugins, "warnings": warnings, "smoke": calls, "deferred": deferred}
@@ -141,16 +157,21 @@ def format_check(document: dict[str, Any]) -> str:
         lines.append(f"smoke {label:<6} {call['plugin']} {call['hook']}{detail}")
     deferred = document.get("deferred") or {}
     for item in deferred.get("plugins", ()):
-        lines.append(f"deferred {item['plugin']} {item['hook']}")
+        lines.append(f"deferred {item['plugin']} {item['hook']}{_health.policy_text(item)}")
     if deferred.get("plugins"):
-        lines.append(f"journal {deferred['journal']}: "
-                     + ("ok" if deferred["healthy"] else f"UNUSABLE ({deferred['problem']})")
-                     + (f", {deferred['pending']} pending, {deferred['dead']} dead"
-                        if deferred.get("pending") is not None else ""))
+        where = (f"journal {deferred['journal']}" if deferred["journal"] is not None
+                 else "deferred settings")  # refused before a journal could be named
+        dead = deferred["dead"] or 0  # a journal with spooled jobs only: none dead yet
+        lines.append(f"{where}: "
+                     + ("ok" if deferred["healthy"] else "UNUSABLE (the warning above)")
+                     + (f", {deferred['pending']} pending, {dead} dead"
+                        if deferred.get("pending") is not None else
+                        ", not created yet (the first deferred job creates it)"
+                        if deferred["healthy"] else ""))
         on = deferred.get("broker")
-        if on:
-            lines.append(f"broker {on['broker']}: " + (f"ok, {on['dead']} dead"
-                                                      if on["reachable"] else on["problem"]))
+        if on:  # an unreachable broker's problem names it already
+            lines.append(f"broker {on['broker']}: ok, {on['dead']} dead" if on["reachable"]
+                         else str(on["problem"]))
     count = {state: sum(p["state"] == state for p in document["plugins"])
              for state in ("ok", "broken", "blocked")}
     failed = sum(c["outcome"] == "failed" for c in document["smoke"] or ())

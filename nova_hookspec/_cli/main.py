@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,7 +13,10 @@ from nova_hookspec import __version__
 from nova_hookspec._cli import deferred as _deferred
 from nova_hookspec._cli import demo as _demo
 from nova_hookspec._cli import listing as _listing
+from nova_hookspec._cli import output as _output
+from nova_hookspec._cli import reconcile as _reconcile
 from nova_hookspec._cli import scaffold as _scaffold
+from nova_hookspec._cli import smoke as _smoke
 from nova_hookspec._nova import launcher as _launcher
 from nova_hookspec._plugins import config as _config
 from nova_hookspec._plugins.process import get_plugin_manager
@@ -39,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true",
                          help="print JSON for machines (schema nova-hookspec/list/1)")
+    _debug_argument(listing)
     _config_arguments(listing)
     check = commands.add_parser(
         "check",
@@ -49,10 +52,13 @@ def _parser() -> argparse.ArgumentParser:
             "hookimpls named for no hook, unknown arguments, wrappers that are no "
             "generators and observers that are, with the nearest valid names; and "
             "names in the operator controls that match no installed plugin. Exit "
-            "status 1 if any of these is found, 0 otherwise."
+            "status 1 if any of these is found (or the deferred jobs' journal could not "
+            "be created or used, or jobs are dead), 0 otherwise: a journal not created "
+            "yet is no problem."
         ),
     )
     _config_arguments(check)
+    _debug_argument(check)
     check.add_argument("--json", action="store_true",
                        help="print JSON for machines (schema nova-hookspec/check/1)")
     check.add_argument(
@@ -93,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("name", help="the plugin's name, e.g. acme-audit")
     new.add_argument("--legacy", action="store_true",
                      help="a classic nova.hooks pre/post class instead of a typed plugin")
-    new.add_argument("--directory", default=".", help="where to write it (default: here)")
+    new.add_argument("--directory", default=".", metavar="DIRECTORY",
+                     help="where to write it (default: here)")
     run = commands.add_parser(
         "run",
         help="attach the hook points and run a Nova program in this process",
@@ -106,18 +113,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-m", dest="module", help="run a module, as python -m does")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the program and its arguments")
-    _deferred.add_parsers(commands, _config_arguments)
+    _deferred.add_parsers(commands, _config_arguments, _config_arguments_after)
+    _reconcile.add_parser(commands, _config_arguments)
     return parser
 
 
+_CONFIG_FILE_HELP = ("read this Nova configuration file, as the service does: the "
+                     "[nova_hookspec] group and [DEFAULT] state_path and host (repeatable; "
+                     "needs oslo.config)")
+_CONFIG_DIR_HELP = "read every *.conf file of this directory too, as the service does"
+
+
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config-file", action="append", default=[], metavar="FILE",
-        help="read the [nova_hookspec] group of this Nova configuration file, as the "
-             "service does (repeatable; needs oslo.config)")
-    parser.add_argument(
-        "--config-dir", action="append", default=[], metavar="DIR",
-        help="read every *.conf file of this directory too, as the service does")
+    parser.add_argument("--config-file", action="append", default=[], metavar="FILE",
+                        help=_CONFIG_FILE_HELP)
+    parser.add_argument("--config-dir", action="append", default=[], metavar="DIR",
+                        help=_CONFIG_DIR_HELP)
+
+
+def _config_arguments_after(parser: argparse.ArgumentParser) -> None:
+    """The same options after a nested command's name (``deferred status
+    --config-file F``), added to those given before it (``deferred --config-file F
+    status``) by :func:`_merge_options`."""
+    parser.add_argument("--config-file", action="append", dest="config_file_after",
+                        default=argparse.SUPPRESS, metavar="FILE", help=_CONFIG_FILE_HELP)
+    parser.add_argument("--config-dir", action="append", dest="config_dir_after",
+                        default=argparse.SUPPRESS, metavar="DIR", help=_CONFIG_DIR_HELP)
+
+
+def _merge_options(args: argparse.Namespace) -> None:
+    for name in ("config_file", "config_dir"):
+        after = getattr(args, f"{name}_after", None)
+        if after:
+            setattr(args, name, [*getattr(args, name, []), *after])
+
+
+def _debug_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true",
+                        help="also show debug log lines, and the traceback of an exception "
+                             "a plugin's own code raised")
 
 
 def _run(module: str | None, program: list[str]) -> object:
@@ -169,32 +203,23 @@ def _plugin_output_to_stderr() -> Iterator[None]:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    _merge_options(args)
     if getattr(args, "config_file", None) or getattr(args, "config_dir", None):
         try:
             _config.use_files(args.config_file, args.config_dir)
         except (ImportError, _config.ConfigError) as exc:
             raise SystemExit(f"nova-hookspec {args.command}: {exc}") from None
     if args.command == "demo":
-        return _demo.run(sys.stdout, trace=args.trace)
-    if args.command == "worker":
-        return _deferred.run_worker(args)
-    if args.command == "deferred":
-        return _deferred.run_deferred(args)
+        with _smoke.scratch_journal():  # never the real one: the demo's jobs are for show
+            return _demo.run(sys.stdout, trace=args.trace)
+    handlers = {"worker": _deferred.run_worker, "deferred": _deferred.run_deferred,
+                "reconcile": _reconcile.run_reconcile}
+    if args.command in handlers:
+        return handlers[args.command](args)
     if args.command == "list":
-        with _plugin_output_to_stderr():
-            pm = get_plugin_manager()
-            text = (json.dumps(_listing.list_document(pm), indent=2) if args.json
-                    else _listing.format_listing(pm))
-        print(text)
-        problems = pm.discovery.problems if pm.discovery else []
-        for problem in problems:
-            print(f"broken plugin {problem.info.name}: {problem.message}", file=sys.stderr)
-        return 1 if problems else 0
+        return _list(args)
     if args.command == "check":
-        with _plugin_output_to_stderr():
-            document = _listing.check_document(get_plugin_manager(), smoke=args.smoke)
-        print(json.dumps(document, indent=2) if args.json else _listing.format_check(document))
-        return int(document["status"])
+        return _check(args)
     if args.command == "run":
         raise SystemExit(_run(args.module, args.program))
     if args.command == "new":
@@ -202,9 +227,34 @@ def _main(argv: Sequence[str] | None) -> int:
             root = _scaffold.write(args.name, Path(args.directory), legacy=args.legacy)
         except _scaffold.ScaffoldError as exc:
             raise SystemExit(f"nova-hookspec new: {exc}") from None
-        print(f"wrote {root}; from {root.parent}: {_scaffold.INSTALL.format(dist=root.name)}")
+        how = _scaffold.install_command(root.name, _scaffold.installed_from())
+        print(f"wrote {root}; from {root.parent}: {how}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse refuses others
+
+
+def _list(args: argparse.Namespace) -> int:
+    with _output.held_logs(args.debug) as logs, _plugin_output_to_stderr():
+        pm = get_plugin_manager()
+        text = (_output.dumps(_listing.list_document(pm)) if args.json
+                else _listing.format_listing(pm))
+    print(text)
+    problems = pm.discovery.problems if pm.discovery else []
+    logs.show([problem.message for problem in problems])
+    for problem in problems:
+        print(f"broken plugin {problem.info.name}: {problem.message}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    with _output.held_logs(args.debug) as logs, _plugin_output_to_stderr():
+        document = _listing.check_document(get_plugin_manager(), smoke=args.smoke)
+    print(_output.dumps(document) if args.json else _listing.format_check(document))
+    # Beside a human report, a log line it already says is not said again; beside
+    # JSON (for machines), standard error keeps them for the human watching.
+    logs.show([] if args.json else [*(p["message"] for p in document["plugins"]
+                                      if p["message"]), *document["warnings"]])
+    return int(document["status"])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,13 +9,17 @@ and a README. ``pip install './NAME[test]' && pytest NAME`` passes as generated.
 from __future__ import annotations
 
 import importlib.util
+import json
 import keyword
 import re
+import shlex
 import sys
 import textwrap
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from nova_hookspec import __version__
+from nova_hookspec._seams.metadata import metadata
 
 PYPROJECT = """\
 [build-system]
@@ -138,11 +142,17 @@ From the folder that holds `{dist}/`:
 
 ```sh
 {install}
-nova-hookspec check --smoke        # once installed where Nova runs
 ```
 
-Installed in a Nova environment (`pip install -c upper-constraints.txt .`),
-it runs on the hook points nova_hookspec attaches (`nova-hookspec run --
+Into the environment Nova runs from (here `/opt/nova`), under the constraints
+file of Nova's series, from the same folder:
+
+```sh
+{nova_install}
+/opt/nova/bin/nova-hookspec check --smoke
+```
+
+There it runs on the hook points nova_hookspec attaches (`nova-hookspec run --
 nova-compute ...`). See nova_hookspec's documentation: writing typed hook
 plugins, testing your plugin, ordering, operators' controls.
 """
@@ -155,6 +165,53 @@ class ScaffoldError(ValueError):
 #: How a written plugin is installed and tested, from the folder that holds it:
 #: the command's output, its ``--help`` and the plugin's README all say this.
 INSTALL = "pip install './{dist}[test]' && pytest {dist}"
+#: The same before nova-hookspec is on the package index: nova-hookspec from
+#: the checkout or wheel this one was installed from, in the same command.
+INSTALL_FROM = "pip install {source} './{dist}[test]' && pytest {dist}"
+#: Into Nova's environment under its series' constraints, in one command so that
+#: pip keeps Nova's pins; ``{source}`` is nova-hookspec's checkout or wheel (or
+#: nothing, from the index): the plugin's dependency cannot be found otherwise.
+NOVA_INSTALL = "/opt/nova/bin/pip install -c upper-constraints.txt {source}./{dist}"
+
+
+def installed_from() -> str | None:
+    """The local checkout or wheel this nova-hookspec was installed from, or ``None``
+    (installed from a package index, or not installed: run from a source tree).
+
+    pip records where a distribution came from (PEP 610, ``direct_url.json``);
+    a ``file://`` URL there is a folder or a wheel a plugin's install can name.
+    """
+    text = None
+    for name in ("nova-hookspec", "nova_hookspec"):  # old importlib_metadata: as written
+        try:
+            text = metadata().distribution(name).read_text("direct_url.json")
+            break
+        except Exception:  # noqa: BLE001 - not installed, or unreadable: no source
+            continue
+    if not text:
+        return None
+    try:
+        url = urlsplit(str(json.loads(text).get("url", "")))
+    except (ValueError, AttributeError):
+        return None
+    if url.scheme != "file":
+        return None
+    path = Path(unquote(url.path))
+    return str(path) if path.exists() else None
+
+
+def install_command(dist: str, source: str | None = None) -> str:
+    """How to install and test the plugin ``dist``: from the index, or with
+    nova-hookspec (and its ``testing`` extra) from ``source``."""
+    if source is None:
+        return INSTALL.format(dist=dist)
+    return INSTALL_FROM.format(dist=dist, source=shlex.quote(f"{source}[testing]"))
+
+
+def nova_install_command(dist: str, source: str | None = None) -> str:
+    """How to install the plugin ``dist`` into Nova's environment (``/opt/nova``),
+    with nova-hookspec from ``source`` when it is not on the index."""
+    return NOVA_INSTALL.format(dist=dist, source=f"{shlex.quote(source)} " if source else "")
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*\Z")
 
@@ -180,19 +237,26 @@ def names(name: str) -> tuple[str, str]:
     module = dist.replace("-", "_")
     if keyword.iskeyword(module) or keyword.iskeyword(module.capitalize()):
         raise ScaffoldError(f"{name!r} is a Python keyword: its module could not be imported")
-    if module in _RESERVED or module in getattr(sys, "stdlib_module_names", ()) or _importable(
-            module):
+    where = _found_at(module)
+    if module in _RESERVED or module in getattr(sys, "stdlib_module_names", ()) or where:
+        at = f" ({where})" if where and where != "?" else ""
         raise ScaffoldError(
-            f"{name!r} would shadow the module {module!r} that already exists here; "
+            f"{name!r} would shadow the module {module!r} that already exists here{at}; "
             f"choose a name of your own (e.g. acme-{dist})")
     return dist, module
 
 
-def _importable(module: str) -> bool:
+def _found_at(module: str) -> str:
+    """Where ``module`` is importable from here (``"?"`` when it cannot be told, as
+    for a module whose import finder fails), or ``""``: a plugin installed earlier
+    under the same name is named with its file, so the refusal says which."""
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
-        return True
+        return "?"
+    if spec is None:
+        return ""
+    return spec.origin if spec.origin and spec.origin not in ("built-in", "frozen") else "?"
 
 
 def write(name: str, directory: Path, legacy: bool = False) -> Path:
@@ -201,9 +265,11 @@ def write(name: str, directory: Path, legacy: bool = False) -> Path:
     root = directory / dist
     if root.exists():
         raise ScaffoldError(f"{root} exists already")
+    source = installed_from()
     fill = {"dist": dist, "module": module, "version": __version__,
             "kind": "a legacy pre/post class" if legacy else "typed",
-            "install": INSTALL.format(dist=dist)}
+            "install": install_command(dist, source),
+            "nova_install": nova_install_command(dist, source)}
     if legacy:
         group, entry_point = '"nova.hooks"', f'create_instance = "{module}:CreateInstanceHook"'
         code, test = LEGACY, LEGACY_TEST

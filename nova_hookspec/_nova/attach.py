@@ -13,6 +13,7 @@ Nova's own ``FatalHookException``) keep working, ordered among the rest.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -68,6 +69,8 @@ _attached: dict[str, Attachment] = {}
 #: Hook points waiting for Nova to import their module: point -> module.
 _pending: dict[str, str] = {}
 _saved_hooks_module: dict[str, Any] = {}
+#: Nova's functions that got a ``__hook_name__`` from attaching: point -> function.
+_named: dict[str, Any] = {}
 
 
 def _resolve(target: str) -> tuple[Any, str]:
@@ -191,10 +194,14 @@ def _attach_point(point: _points.HookPoint) -> str | None:
     record = getattr(original, "__nova_hookspec__", None)
     if record is not None and getattr(record, "point", None) is point:
         # Decorated through nova.hooks routed to compat already (Nova <= 21 importing
-        # a module after another was attached): hooked once, as it stands.
-        hooked, inner = original, original
+        # a module after another was attached): hooked once, as it stands. What Nova
+        # would hold without us never existed: detach makes it, with Nova's add_hook.
+        hooked, inner = original, record.function
+        original = _novas_own_decoration(getattr(original, "__hook_name__", point.name), record)
     else:
         inner = original.__wrapped__ if _is_nova_hook_layer(original) else original
+        if not hasattr(inner, "__hook_name__"):
+            _named[point.name] = inner  # add_hook names it, as Nova's did: detach unnames it
         hooked = add_hook(point.name)(inner)
         setattr(owner, attribute, hooked)
     _attached[point.name] = Attachment(
@@ -203,6 +210,15 @@ def _attach_point(point: _points.HookPoint) -> str | None:
     )
     log.info("nova_hookspec attached hook point %r to %s", point.name, point.nova_target)
     return None
+
+
+def _novas_own_decoration(name: str, record: Any) -> Any:
+    """``record``'s function decorated by Nova <= 21's own ``add_hook``, as Nova
+    would have decorated it had nova_hookspec not routed ``nova.hooks`` first."""
+    novas_add_hook = _saved_hooks_module.get("add_hook")
+    if novas_add_hook is None:  # not routed by us: nothing of Nova's to rebuild
+        return record.function
+    return novas_add_hook(name, pass_function=record.pass_function)(record.function)
 
 
 def _attach_later(point: _points.HookPoint) -> Callable[[ModuleType], None]:
@@ -288,7 +304,7 @@ def _announce_after_setup(oslo_log: ModuleType) -> None:
             announce()
 
     _oslo_setup["original"] = original
-    oslo_log.setup = setup  # type: ignore[attr-defined]
+    setattr(oslo_log, "setup", setup)  # noqa: B010 - a module attribute mypy cannot see
 
 
 def _restore_oslo_setup() -> None:
@@ -300,11 +316,20 @@ def _restore_oslo_setup() -> None:
 
 
 def detach_nova() -> dict[str, Attachment]:
-    """Restore the exact original Nova callables; return what was detached."""
+    """Restore the exact original Nova callables; return what was detached.
+
+    A callable that Nova <= 21 decorated while ``nova.hooks`` was routed to
+    :mod:`~nova_hookspec.compat` (attached before Nova imported its module)
+    gets Nova's own decoration, made then, with ``nova.hooks.add_hook``.
+    """
     with _lock:
         detached = dict(_attached)
         for attachment in detached.values():
             setattr(attachment.owner, attachment.attribute, attachment.original)
+        for function in _named.values():
+            with contextlib.suppress(AttributeError, TypeError):
+                delattr(function, "__hook_name__")
+        _named.clear()
         _attached.clear()
         _pending.clear()
         _import_hooks.cancel()  # nothing waits for Nova's imports any more

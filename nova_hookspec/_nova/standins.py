@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid as _uuid
-from typing import Any
+from typing import Any, Dict, List  # subscripted at run time: Python 3.8 has no dict[...]
 
 from nova_hookspec.deferred import carry as _carry
 
@@ -132,7 +132,7 @@ class Instance(_DictCompat):
         return f"<Instance uuid={self.uuid!r} hostname={self.hostname!r}>"
 
 
-class VIF(dict):  # type: ignore[type-arg]
+class VIF(Dict[str, Any]):
     """Stands in for ``nova.network.model.VIF`` (a dict with helpers)."""
 
     def fixed_ips(self) -> list[dict[str, Any]]:
@@ -140,7 +140,7 @@ class VIF(dict):  # type: ignore[type-arg]
         return [ip for subnet in self["network"]["subnets"] for ip in subnet["ips"]]
 
 
-class NetworkInfo(list):  # type: ignore[type-arg]
+class NetworkInfo(List[VIF]):
     """Stands in for ``nova.network.model.NetworkInfo`` (a list of VIFs)."""
 
     def fixed_ips(self) -> list[dict[str, Any]]:

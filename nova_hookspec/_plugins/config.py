@@ -78,6 +78,11 @@ OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("lease", "float", 30.0,
      "Seconds a worker holds a deferred job it runs (renewed while it runs); a killed "
      "worker's jobs run again once their lease is over."),
+    ("time_limit", "float", 600.0,
+     "Seconds a run of a deferred job may take: a run past it fails (retried or dead as "
+     "any failure) and its lane moves on to the next job. Per plugin: a "
+     "[nova_hookspec:PLUGIN] section sets max_attempts, retry_min_backoff, "
+     "retry_max_backoff and time_limit for one plugin."),
     ("transport_url", "str", None,
      "The RabbitMQ that carries deferred jobs between hosts (an oslo.messaging "
      "transport URL, e.g. rabbit://user:pass@host:5672/vhost). Unset: the service's own "
@@ -153,6 +158,11 @@ def use_files(files: Sequence[str], directories: Sequence[str] = ()) -> None:
     _given[:] = [parse(files, directories)]
 
 
+#: Options whose reader refuses a malformed value itself, naming the file (the
+#: deferred settings register theirs): no warning here, the problem is handed on.
+REFUSED_ELSEWHERE: set[str] = set()
+
+
 def read(conf: Any = None, problems: list[str] | None = None) -> dict[str, tuple[Any, str]]:
     """Each control set in the ``[nova_hookspec]`` group: ``{name: (value, source)}``.
 
@@ -176,7 +186,7 @@ def read(conf: Any = None, problems: list[str] | None = None) -> dict[str, tuple
     group = getattr(conf, GROUP)
     sections = _sections(cfg, files)
     for message in file_problems(sections):
-        log.warning("%s", message)
+        _warn_once(message)
         problems.append(message)
     for name, kind, default, _help in OPTIONS:
         try:
@@ -185,14 +195,28 @@ def read(conf: Any = None, problems: list[str] | None = None) -> dict[str, tuple
             raw = [v for _f, values in sections.get(GROUP, {}).get(name, []) for v in values]
             shown = repr(raw[-1]) if raw else "its value"
             expected = " (true/false, yes/no, on/off, 1/0)" if kind == "bool" else ""
-            message = (f"option {name} {where}: {shown} is not a valid {kind}{expected}; "
-                       f"keeping the default, {default}")
-            log.warning("%s", message)
+            message = f"option {name} {where}: {shown} is not a valid {kind}{expected}"
+            if name in REFUSED_ELSEWHERE:  # its reader refuses it in one line: not said twice
+                problems.append(message)
+                continue
+            message += f"; keeping the default, {default}"
+            _warn_once(message)
             problems.append(message)
             continue
         if value != default:
             found[name] = (value, f"{name} {where}")
     return found
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Log a mistake in the files once per process: they are read by discovery, by
+    the deferred settings and by ``check``, and say the same each time."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 def _sections(cfg: Any, paths: Sequence[str]) -> dict[str, dict[str, list[tuple[str, list[str]]]]]:
@@ -224,14 +248,23 @@ def raw_option(section: str, option: str) -> str | None:
 
     For options of other projects' groups (``[DEFAULT] transport_url``,
     ``[oslo_messaging_rabbit] ssl``) that are read without registering them."""
+    found = raw_option_source(section, option)
+    return found[0] if found is not None else None
+
+
+def _sections_in_use() -> dict[str, dict[str, list[tuple[str, list[str]]]]]:
+    """:func:`_sections` of the configuration files in use (none: empty)."""
     cfg = _cfg() if _given else _cfg_if_imported()
     if cfg is None:
-        return None
+        return {}
     files = parsed_files(_given[0] if _given else cfg.CONF)
-    if not files:
-        return None
-    places = _sections(cfg, files).get(section, {}).get(option, [])
-    values = [value for _file, found in places for value in found]
+    return _sections(cfg, files) if files else {}
+
+
+def raw_option_source(section: str, option: str) -> tuple[str, str] | None:
+    """:func:`raw_option`'s value and the file that set it last, or ``None``."""
+    places = _sections_in_use().get(section, {}).get(option, [])
+    values = [(value, file) for file, found in places for value in found]
     return values[-1] if values else None
 
 
@@ -239,6 +272,7 @@ def file_problems(sections: dict[str, dict[str, list[tuple[str, list[str]]]]]) -
     """Unknown options in ``[nova_hookspec]`` and sections that look like a
     misspelling of it, with the nearest valid name."""
     from nova_hookspec._plugins.validation import nearest
+    from nova_hookspec._spec.markers import POLICY_OPTIONS
 
     known = [name for name, *_rest in OPTIONS]
     problems = []
@@ -250,10 +284,42 @@ def file_problems(sections: dict[str, dict[str, list[tuple[str, list[str]]]]]) -
                     hint = f"; did you mean {near!r}?" if near else ""
                     problems.append(f"unknown option {option!r} in [{GROUP}] of "
                                     f"{', '.join(f for f, _ in places)}{hint}")
+        elif section.startswith(GROUP + ":"):  # a plugin's own policies (deferred.middleware)
+            for option, places in options.items():
+                if option not in POLICY_OPTIONS:
+                    near = nearest(option, POLICY_OPTIONS)
+                    hint = (f"; did you mean {near!r}?" if near else
+                            f"; a plugin's section takes {', '.join(POLICY_OPTIONS)}")
+                    problems.append(f"unknown option {option!r} in [{section}] of "
+                                    f"{', '.join(f for f, _ in places)}{hint}")
         elif nearest(section.lower().replace("-", "_"), [GROUP]):
             files = sorted({f for places in options.values() for f, _ in places})
             problems.append(f"section [{section}] in {', '.join(files) or 'a file'} is not "
                             f"read by nova_hookspec; did you mean [{GROUP}]?")
+    return problems
+
+
+def unknown_plugin_sections(keys: set[str], candidates: Sequence[str]) -> list[str]:
+    """``[nova_hookspec:PLUGIN]`` sections of the files in use whose ``PLUGIN`` is no
+    name of an installed plugin (``keys``: every name each answers to), each logged
+    once, with the nearest of ``candidates``: a misspelt plugin name would leave its
+    time limit and retries unset without a word."""
+    from nova_hookspec._plugins.validation import nearest
+
+    problems = []
+    for section, options in sorted(_sections_in_use().items()):
+        if not section.startswith(GROUP + ":"):
+            continue
+        name = section.split(":", 1)[1]
+        if name in keys:
+            continue
+        near = nearest(name, candidates)
+        hint = f"; did you mean [{GROUP}:{near}]?" if near else ""
+        files = sorted({f for places in options.values() for f, _ in places})
+        message = (f"section [{section}] in {', '.join(files) or 'a file'} names no "
+                   f"installed plugin: its values apply to none{hint}")
+        _warn_once(message)
+        problems.append(message)
     return problems
 
 

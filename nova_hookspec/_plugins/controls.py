@@ -70,6 +70,7 @@ SETTING_ENVS = {
     "retry_min_backoff": "NOVA_HOOKSPEC_RETRY_MIN_BACKOFF",
     "retry_max_backoff": "NOVA_HOOKSPEC_RETRY_MAX_BACKOFF",
     "lease": "NOVA_HOOKSPEC_LEASE",
+    "time_limit": "NOVA_HOOKSPEC_TIME_LIMIT",
     "transport_url": "NOVA_HOOKSPEC_TRANSPORT_URL",
     "broker": "NOVA_HOOKSPEC_BROKER",
     "broker_lanes": "NOVA_HOOKSPEC_BROKER_LANES",
@@ -230,8 +231,14 @@ def review(controls: Controls, infos: Iterable[PluginInfo]) -> list[str]:
     while reading them, hook-point prefixes naming no point, unknown
     ``NOVA_HOOKSPEC_*`` variables and names matching no installed plugin."""
     infos = list(infos)
+    from nova_hookspec._plugins import config as _config
+
+    every_key = set().union(*(plugin_keys(i) for i in infos))
+    names = sorted({normalize(i.distribution) for i in infos if i.distribution}
+                   | {i.value for i in infos})
     return [*controls.problems, *_unknown_points(controls), *_unknown_variables(infos),
-            *warn_unmatched(controls, infos)]
+            *warn_unmatched(controls, infos),
+            *_config.unknown_plugin_sections(every_key, names)]
 
 
 def _unknown_points(controls: Controls) -> list[str]:

@@ -13,13 +13,14 @@ one layer up; it says here how to make the function that writes them
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from nova_hookspec._call.legacy import LegacyHook
 from nova_hookspec._plugins import validation as _validation
 from nova_hookspec._plugins.controls import DEFERRED_ENV, Controls
 from nova_hookspec._spec import points as _points
+from nova_hookspec._spec.markers import POLICY_OPTIONS
 
 log = logging.getLogger("nova_hookspec")
 
@@ -37,6 +38,10 @@ class Deferred:
     :param extra: what the call also passes to the job writer when the observer
         does not ask for it: for the job's order (``instance``, ``result``) and
         to blank the password wherever it is (``admin_password``).
+    :param policy: the run policy options its ``@hookimpl`` set (``max_attempts``,
+        ``time_limit``...: :data:`~nova_hookspec._spec.markers.POLICY_OPTIONS`).
+    :param keys: every name an operator may give its plugin (for the
+        ``[nova_hookspec:PLUGIN]`` section of nova.conf).
     """
 
     plugin: str
@@ -45,6 +50,8 @@ class Deferred:
     names: tuple[str, ...]
     legacy: bool = False
     extra: tuple[str, ...] = ()
+    policy: dict[str, Any] = field(default_factory=dict, compare=False)
+    keys: frozenset[str] = frozenset()
 
     @property
     def carried(self) -> tuple[str, ...]:
@@ -103,7 +110,10 @@ def put_job_writer(controls: Controls, keys: frozenset[str], plugin: object, plu
     # observer would get it (admin_password: in args, too, where Nova passes it so).
     extra = tuple(n for n in ("instance", "result", "admin_password")
                   if n in point.hook_args("post") and n not in names)
-    record = Deferred(plugin_name, hook_name, impl.function, names, legacy, extra)
+    policy = {name: impl.opts[name] for name in POLICY_OPTIONS
+              if impl.opts.get(name) is not None}
+    record = Deferred(plugin_name, hook_name, impl.function, names, legacy, extra, policy,
+                      frozenset({plugin_name, *keys}))
     impl.argnames = (*record.carried, *extra)
     impl.kwargnames = ()
     impl.function = enqueuer(record)

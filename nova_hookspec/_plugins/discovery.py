@@ -4,7 +4,10 @@ Our own loader, not pluggy's ``load_setuptools_entrypoints``:
 
 * one scan of the installed distributions finds both groups, and imports
   nothing (:func:`nova_hookspec._seams.metadata.entry_points`);
-* typed plugins are imported and registered at discovery; legacy classes are
+* typed plugins are imported and registered at discovery; an entry point
+  that names a typed plugin class (``inventory = acme:Inventory``) gets one
+  instance of it per process, made with no argument (as Nova makes its
+  ``nova.hooks`` classes, and stevedore's ``invoke_on_load``); legacy classes are
   imported per hook name when that hook point is first called (or listed or
   checked), as Nova did: nova-api never imports a compute-side plugin;
 * everything a plugin or its distribution can do while being read, imported,
@@ -34,6 +37,11 @@ if TYPE_CHECKING:
     from nova_hookspec._plugins.manager import NovaPluginManager
 
 log = logging.getLogger("nova_hookspec")
+
+#: What a problem says of an entry point nova_hookspec refuses (not the plugin's failure).
+REFUSED = "is no typed plugin"
+#: The one instance per process of each typed plugin class named by an entry point.
+_INSTANCES: dict[type, object] = {}
 
 def _info(found: _compat.DistEntryPoint, kind: PluginKind, position: int) -> PluginInfo:
     ep = found.entry_point
@@ -78,7 +86,9 @@ class Discovery:
     def problem(self, info: PluginInfo, what: str, exc: BaseException) -> None:
         message = f"{describe(info)} {what}: {describe_exception(exc)}"
         self.report.problems.append(Problem(info, message))
-        log.error("skipping plugin %r: %s", info.name, message, exc_info=_safe(exc))
+        # nova_hookspec's own refusal of what the entry point names: one line, no traceback.
+        own = what == REFUSED
+        log.error("skipping plugin %r: %s", info.name, message, exc_info=None if own else _safe(exc))
 
     def scan(self) -> Iterator[tuple[PluginInfo, Any]]:
         """Every entry point of both groups, legacy first, with its info; none imported."""
@@ -156,9 +166,13 @@ class Discovery:
                 plugin = _guarded("could not be set up", lambda: _legacy.LegacyHook.from_entry_point(
                     info.hook, loaded))
             else:
-                _guarded("is no typed plugin", lambda: _validation.check_typed_plugin(
-                    loaded, self.pm.parse_hookimpl_opts))
-                known = self.pm.get_name(loaded)
+                if isinstance(loaded, type) and _guarded(
+                        REFUSED, lambda: _validation.check_typed_class(
+                            loaded, self.pm.parse_hookimpl_opts)):
+                    plugin = _guarded("could not be instantiated", lambda: _instance(loaded))
+                _guarded(REFUSED, lambda: _validation.check_typed_plugin(
+                    plugin, self.pm.parse_hookimpl_opts))
+                known = self.pm.get_name(plugin)
                 if known is not None:  # one module named by two distributions, say
                     self.report.duplicates.append((info, known))
                     log.info("plugin %r (%s) is the object already registered as %r; "
@@ -171,6 +185,13 @@ class Discovery:
             self.problem(info, fault.what, fault.exc)
             return
         self.report.registered.append(info)
+
+
+def _instance(cls: type) -> object:
+    """The process's one instance of a typed plugin class (made on first use)."""
+    if cls not in _INSTANCES:
+        _INSTANCES[cls] = cls()
+    return _INSTANCES[cls]
 
 
 def _safe(exc: BaseException) -> BaseException | None:

@@ -30,6 +30,8 @@ def is_foreign(pm: pluggy.PluginManager, hook_name: str) -> bool:
         return False
     if pm.project_name != PROJECT_NAME:
         return True
+    if hook_name in _points.PLUGIN_HOOKS:  # ours, checked as ours (known_instances)
+        return False
     hook = getattr(pm.hook, hook_name, None)
     return getattr(hook, "spec", None) is not None
 

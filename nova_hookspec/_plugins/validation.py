@@ -70,6 +70,9 @@ def hookimpl_problems(
     yield from generic_problems(plugin_name, attr, opts)
     hook_name = opts.get("specname") or attr
     where = f"plugin {plugin_name!r}, hookimpl {attr!r}"
+    if hook_name in _points.PLUGIN_HOOKS:
+        yield from plugin_hook_problems(where, hook_name, function, opts)
+        return
     located = _points.hook_phase(hook_name)
     if located is None:
         if not opts.get("optionalhook"):
@@ -124,6 +127,20 @@ def hookimpl_problems(
             )
 
 
+def plugin_hook_problems(where: str, hook_name: str, function: Callable[..., Any],
+                         opts: dict[str, Any]) -> Iterator[str]:
+    """Problems of an implementation of a hook of no point (``known_instances``): a
+    plain function (or generator function), asking only for what the hook offers."""
+    if opts.get("wrapper") or opts.get("hookwrapper") or opts.get("deferred"):
+        yield (f"{where}: hook {hook_name!r} is called by a command, not by a Nova call: "
+               "it cannot be a wrapper nor deferred (mark it plain @hookimpl)")
+    allowed = _points.PLUGIN_HOOKS[hook_name]
+    for param in impl_parameters(function):
+        if param.name not in allowed and param.default is param.empty:
+            yield (f"{where}: hook {hook_name!r} has no argument {param.name!r}"
+                   f"{_suggest(param.name, allowed)}")
+
+
 def deferral_problems(where: str, point: _points.HookPoint,
                       function: Callable[..., Any]) -> Iterator[str]:
     """What stops an observer of ``point`` from being deferred: asking for the
@@ -165,12 +182,42 @@ def hookimpls_of(
     return found
 
 
+def constructor_needs(cls: type) -> list[str]:
+    """The arguments ``cls()`` lacks: those of its constructor without a default."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):  # a builtin's: tried, and refused if it fails
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in signature.parameters.values()
+            if p.kind in kinds and p.default is inspect.Parameter.empty]
+
+
+def check_typed_class(cls: type, parse: Callable[[object, str], Any]) -> bool:
+    """Whether an entry point's class is a typed plugin to instantiate (its methods
+    are hookimpls); ``False`` for a class that marks nothing.
+
+    :raises TypeError: its constructor needs arguments, which discovery cannot give.
+    """
+    if not hookimpls_of(repr(cls), cls, parse):
+        return False
+    needs = constructor_needs(cls)
+    if needs:
+        raise TypeError(
+            f"{cls.__qualname__} is a class whose constructor needs "
+            f"{', '.join(map(repr, needs))}: nova_hookspec makes one instance of a plugin "
+            "class, with no argument; give them defaults, or name an instance of it (or a "
+            "module) in the entry point")
+    return True
+
+
 def check_typed_plugin(plugin: object, parse: Callable[[object, str], Any]) -> None:
     """Refuse an entry-point object that cannot be a typed plugin.
 
     :raises TypeError: for an object with no hookimpl (``None``, ``42``, a
-        module that marks nothing), or a class whose methods are hookimpls (the
-        entry point must name an instance, or a module).
+        module that marks nothing), or a class whose methods are hookimpls
+        (discovery instantiates such a class first: :func:`check_typed_class`).
     """
     found = hookimpls_of(repr(plugin), plugin, parse)
     if isinstance(plugin, type) and found:

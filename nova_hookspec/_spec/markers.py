@@ -42,7 +42,15 @@ IMPL_DEFAULTS: Final[dict[str, Any]] = {
     "before": (),
     "after": (),
     "deferred": False,
+    "max_attempts": None,
+    "retry_min_backoff": None,
+    "retry_max_backoff": None,
+    "time_limit": None,
 }
+
+#: The options of a deferred observer's run policies (``None``: not set by the plugin).
+POLICY_OPTIONS: Final = ("max_attempts", "retry_min_backoff", "retry_max_backoff",
+                         "time_limit")
 
 _F = TypeVar("_F", bound="Callable[..., Any]")
 
@@ -66,6 +74,14 @@ class HookimplMarker:
     :param after: plugin names this implementation runs after.
     :param deferred: (a ``NAME_post`` observer) run by the worker, not in the
         call: the call writes a job (:mod:`nova_hookspec.deferred`).
+    :param max_attempts: (deferred) runs of a job before the dead letters.
+    :param retry_min_backoff: (deferred) seconds before the first retry.
+    :param retry_max_backoff: (deferred) longest wait between two runs, seconds.
+    :param time_limit: (deferred) seconds a run may take before it fails.
+
+    The last four override the ``[nova_hookspec]`` settings for this observer;
+    the operator's ``[nova_hookspec:PLUGIN]`` section overrides them in turn
+    (:mod:`nova_hookspec.deferred.middleware`).
     """
 
     def __init__(self, project_name: str) -> None:
@@ -88,6 +104,10 @@ class HookimplMarker:
         before: str | Sequence[str] = ...,
         after: str | Sequence[str] = ...,
         deferred: bool = ...,
+        max_attempts: int | None = ...,
+        retry_min_backoff: float | None = ...,
+        retry_max_backoff: float | None = ...,
+        time_limit: float | None = ...,
     ) -> Callable[[_F], _F]: ...
 
     def __call__(
@@ -103,6 +123,10 @@ class HookimplMarker:
         before: str | Sequence[str] = (),
         after: str | Sequence[str] = (),
         deferred: bool = False,
+        max_attempts: int | None = None,
+        retry_min_backoff: float | None = None,
+        retry_max_backoff: float | None = None,
+        time_limit: float | None = None,
     ) -> _F | Callable[[_F], _F]:
         opts = {
             "wrapper": wrapper,
@@ -114,6 +138,10 @@ class HookimplMarker:
             "before": _names(before),
             "after": _names(after),
             "deferred": deferred,
+            "max_attempts": max_attempts,
+            "retry_min_backoff": retry_min_backoff,
+            "retry_max_backoff": retry_max_backoff,
+            "time_limit": time_limit,
         }
 
         def mark(func: _F) -> _F:

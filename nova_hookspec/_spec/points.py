@@ -1,4 +1,9 @@
-"""The hook points: the four typed ones and custom names declared at run time."""
+"""The hook points: the four typed ones and custom names declared at run time.
+
+Beside them, a few hooks belong to no point: a plugin implements them for a
+command, not for a Nova call (:data:`PLUGIN_HOOKS`, ``known_instances`` for
+``nova-hookspec reconcile``).
+"""
 
 from __future__ import annotations
 
@@ -82,6 +87,11 @@ TYPED_POINTS: Final = (
     ),
 )
 
+#: Hooks of no hook point, called by a command: name -> the arguments an
+#: implementation may ask for. Plain functions (a generator is fine: the
+#: caller iterates the result), never wrapped nor deferred.
+PLUGIN_HOOKS: Final[Mapping[str, tuple[str, ...]]] = {"known_instances": ()}
+
 _lock = threading.Lock()
 _points: dict[str, HookPoint] = {}
 _by_name: dict[str, HookPoint] = {}  # point names and aliases
@@ -150,4 +160,4 @@ def hook_phase(hook_name: str) -> tuple[HookPoint, Phase] | None:
 
 def hook_names() -> tuple[str, ...]:
     """Every valid hook name, for nearest-name suggestions."""
-    return tuple(_by_hook)
+    return (*_by_hook, *PLUGIN_HOOKS)

@@ -14,11 +14,20 @@ The parts, each one idea (in the manner of dramatiq's ``broker.py`` and
 * :mod:`.carry` - the arguments as they were when the call returned, written
   without secrets and rebuilt in the worker;
 * :mod:`.broker` - the interface between where jobs are kept and who runs
-  them; :mod:`.brokers.journal` keeps them in one SQLite file per host;
+  them; :mod:`.brokers.journal` keeps them in one SQLite file per host,
+  :mod:`.backends.stub` in memory for fast tests;
 * :mod:`.settings` - the options and their defaults;
-* :mod:`.retries` - backoff with jitter, ``Retry``, dead letters;
+* :mod:`.middleware` - the run policies, one module each: retries (backoff
+  with jitter, ``Retry``, dead letters), time limits, and which values apply
+  to a plugin (the operator's, the plugin's, the settings');
+* :mod:`.execution` - one run of one job under its policies, the same for
+  both engines;
 * :mod:`.enqueue` - what the hooked call runs in a deferred observer's place;
 * :mod:`.worker` - claims jobs with a lease and runs them in lanes;
+* :mod:`.lifecycle` - start, SIGTERM with grace, drain, stop and exit status,
+  one for both workers; :mod:`.service` - the worker process's one entry,
+  on one host and across hosts; :mod:`.reconnect` - the backoff of every
+  reconnect and retry loop;
 * :mod:`.health` and :mod:`.metrics` - what ``check`` and Prometheus see.
 
 Across hosts, on Nova's RabbitMQ:

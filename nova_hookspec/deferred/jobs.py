@@ -19,7 +19,9 @@ class Retry(Exception):  # noqa: N818 - named as dramatiq and Celery name it
     the dead letters as any failing job does. Raised by a plugin that is not
     deferred, it is an ordinary plugin failure (logged; the call goes on).
 
-    :param delay: seconds to wait; ``None`` uses the backoff policy.
+    :param delay: seconds to wait; ``None`` uses the backoff policy, and so does a
+        delay that is not a finite number of seconds, 0 or more (the job's error
+        says so).
     :param reason: said in the job's history and the worker's log.
     """
 
@@ -36,11 +38,14 @@ class Delivery:
     :param job_id: the job's id, the same on every attempt (``host:number``).
     :param attempt: 1 on the first run, 2 on the first retry, and so on.
     :param enqueued_at: when the hooked call wrote the job (seconds since the epoch).
+    :param source: ``"hook"`` for a job a hooked call wrote, ``"reconcile"`` for one a
+        reconcile pass queued (``nova-hookspec reconcile``).
     """
 
     job_id: str
     attempt: int
     enqueued_at: float
+    source: str = "hook"
 
 
 @dataclass
@@ -51,8 +56,15 @@ class Job:
     :param plugin: the registered plugin name.
     :param hook: the pluggy hook (``NAME_post``).
     :param payload: the carried arguments (:mod:`nova_hookspec.deferred.carry`).
-    :param attempts: runs started so far, this one included.
+    :param attempts: runs started so far, this one included once ``started``.
     :param enqueued_at: when the hooked call wrote it.
+    :param worker: the worker (``HOST:PID``) running it; with ``attempts``, what
+        fences its records: a store records a run's outcome only while the job is
+        still held by that run.
+    :param keys: the instances it is about (its order keys, without the plugin).
+    :param source: who wrote it (its meta's ``source``; ``"hook"`` when unset).
+    :param started: its run is counted in ``attempts``; ``False`` for a job the
+        journal handed out that no lane started yet (its ``start`` counts it then).
     """
 
     id: int
@@ -63,6 +75,10 @@ class Job:
     enqueued_at: float
     host: str = ""
     history: list[dict[str, Any]] | None = None
+    worker: str = ""
+    keys: tuple[str, ...] = ()
+    source: str = "hook"
+    started: bool = True
 
     def delivery(self) -> Delivery:
-        return Delivery(f"{self.host}:{self.id}", self.attempts, self.enqueued_at)
+        return Delivery(f"{self.host}:{self.id}", self.attempts, self.enqueued_at, self.source)

@@ -29,9 +29,15 @@ reads the receipts first.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from nova_hookspec.deferred.message import LaneMessage
+
+log = logging.getLogger("nova_hookspec.worker")
 
 #: Instances whose create this consumer ran, remembered (most recent).
 REMEMBERED_CREATES = 100_000
@@ -50,11 +56,13 @@ class Held:
     """One delivered, unacked job of the lane."""
 
     tag: int
-    message: dict[str, Any]
+    message: LaneMessage
     attempts: int = 0
     due: float = 0.0
     running: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether its wait for its create was logged (once per delivery).
+    said_wait: bool = False
     #: The instances it is about, and create/delete/other (worked out once).
     keys: frozenset[str] = field(init=False)
     kind: str = field(init=False)
@@ -101,7 +109,13 @@ class LaneOrder:
                 continue
             if self.waits_for_create(held, now):
                 waiting |= keys
-                until = float(held.message["created_at"]) + self.create_wait
+                until = float(held.message.get("created_at") or 0.0) + self.create_wait
+                if not held.said_wait:
+                    held.said_wait = True
+                    log.info("deferred job %s (%s, %s) waits for its instance's create, at "
+                             "most until %s (create_wait)", held.message.get("id"),
+                             held.message.get("plugin"), held.message.get("hook"),
+                             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until)))
                 wake = until if wake is None else min(wake, until)
                 continue
             return held, None

@@ -37,9 +37,46 @@ class Broker:
     urls: tuple[str, ...]
     ssl: Any = False
     shown: str = field(default="", compare=False)
+    #: Not secret, said when the broker refuses us: the user and virtual host.
+    user: str = field(default="", compare=False)
+    vhost: str = field(default="", compare=False)
+    #: ``host:port`` of each broker, in failover order.
+    places: tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
         return f"Broker({self.shown})"
+
+    def cause(self, exc: BaseException) -> str:
+        """Why connecting failed, in words an operator acts on; never a password.
+
+        RabbitMQ refuses a wrong user or password with ``ACCESS_REFUSED`` (it does
+        not say which of the two), a missing or forbidden virtual host with
+        ``NOT_ALLOWED``; the socket says refused, unresolvable or silent.
+        """
+        places = " or ".join(self.places) or self.shown
+        code = getattr(exc, "code", None) or getattr(exc, "reply_code", None)
+        text = str(getattr(exc, "reply_text", "") or exc)
+        if code == 403 or type(exc).__name__ == "AccessRefused":
+            return (f"login refused for user {self.user!r} at {places} "
+                    "(a wrong user name or password)")
+        if code == 530 or type(exc).__name__ == "NotAllowed":
+            if "not found" in text:
+                return f"virtual host {self.vhost!r} does not exist at {places}"
+            return (f"user {self.user!r} may not use virtual host {self.vhost!r} at "
+                    f"{places} (rabbitmqctl set_permissions)")
+        return _socket_cause(exc, places) or f"{places} unreachable ({type(exc).__name__})"
+
+
+def _socket_cause(exc: BaseException, places: str) -> str | None:
+    """What the socket under a failed connection said (kombu wraps it), if anything."""
+    for err in (exc, exc.__cause__ or exc.__context__):
+        if isinstance(err, ConnectionRefusedError):
+            return f"connection refused at {places} (is RabbitMQ running there?)"
+        if isinstance(err, OSError) and type(err).__name__ == "gaierror":
+            return f"host not found: {places}"
+        if isinstance(err, TimeoutError) or type(err).__name__ == "timeout":
+            return f"no answer from {places}"
+    return None
 
 
 def configured_url(settings: Settings) -> str | None:
@@ -69,21 +106,46 @@ def _hosts(url: str) -> tuple[str, list[tuple[str, int, str, str]], str, dict[st
     except ImportError:
         oslo_messaging = None
     if oslo_messaging is not None:
-        parsed = oslo_messaging.TransportURL.parse(cfg.ConfigOpts(), url)
-        hosts = [(h.hostname or "localhost", int(h.port or 5672), h.username or "guest",
+        try:
+            parsed = oslo_messaging.TransportURL.parse(cfg.ConfigOpts(), url)
+        except Exception as exc:  # noqa: BLE001 - its message may quote the URL: not shown
+            _own_hosts(url)  # a bad port is named (newer releases refuse it themselves)
+            raise ValueError(f"transport_url is malformed ({type(exc).__name__}); "
+                             "expected rabbit://user:password@host:port/vhost") from None
+        hosts = [(h.hostname or "localhost", _port(h.hostname, h.port), h.username or "guest",
                   h.password or "guest") for h in parsed.hosts] or [("localhost", 5672,
                                                                      "guest", "guest")]
         query = {k: [str(v)] for k, v in (parsed.query or {}).items()}
         return parsed.transport or "rabbit", hosts, parsed.virtual_host or "", query
-    split = urlsplit(url)  # without oslo.messaging: the same syntax, read here
+    return _own_hosts(url)
+
+
+def _own_hosts(url: str) -> tuple[str, list[tuple[str, int, str, str]], str,
+                                  dict[str, list[str]]]:
+    """:func:`_hosts` without oslo.messaging: the same syntax, read here."""
+    split = urlsplit(url)
     hosts = []
     for part in split.netloc.split(","):
         credentials, _, place = part.rpartition("@")
         user, _, password = credentials.partition(":")
         host, _, port = place.partition(":")
-        hosts.append((host or "localhost", int(port or 5672), unquote(user or "guest"),
+        hosts.append((host or "localhost", _port(host, port), unquote(user or "guest"),
                       unquote(password or "guest")))
     return split.scheme, hosts, unquote(split.path[1:]), parse_qs(split.query)
+
+
+def _port(host: str | None, port: Any) -> int:
+    """A URL's port as a number, or a ValueError naming it (never the password)."""
+    if port in (None, ""):
+        return 5672
+    try:
+        number = int(port)
+    except (TypeError, ValueError):
+        number = -1
+    if not 0 < number < 65536:
+        raise ValueError(f"transport_url: the port of host {host or 'localhost'!r} is "
+                         f"{str(port)!r}, not a port number")
+    return number
 
 
 def redact(url: str) -> str:
@@ -121,4 +183,5 @@ def broker(settings: Settings) -> Broker | None:
 
             ssl["cert_reqs"] = _ssl.CERT_REQUIRED
         ssl = ssl or True
-    return Broker(urls, ssl, redact(url))
+    return Broker(urls, ssl, redact(url), user=hosts[0][2], vhost=vhost or "/",
+                  places=tuple(f"{host}:{port}" for host, port, _u, _p in hosts))

@@ -6,13 +6,13 @@ whoever comes first (relay, worker or CLI), all durable:
 * exchange ``PREFIX`` (direct);
 * ``broker_lanes`` lane queues per deferred plugin, ``PREFIX.lane.PLUGIN.K``,
   bound by their own name: a job goes to lane ``crc32(lane key) % lanes``,
-  where the lane key is the instance's ``reservation_id`` (one multi-create
-  and every later job of its instances share a lane);
+  where the lane key is its first instance's UUID (every job of an instance
+  shares a lane, whatever fields of it are empty);
 * ``PREFIX.dead``: the dead letters, each with its history;
-* ``PREFIX.receipts.PLUGIN.K`` beside each lane: once a create ran, a
-  message naming its instances, which expires after ``create_wait``; a
-  runner that takes the lane reads them (:mod:`nova_hookspec.deferred.lanes`
-  says why);
+* ``PREFIX.receipts.PLUGIN.K`` beside each lane: the lane's record, what
+  finished on it (the jobs, the deletes' and the creates' instances), which
+  only the lane's holder writes and reads when it takes the lane
+  (:mod:`nova_hookspec.deferred.lane_record` says why and for how long);
 * ``PREFIX.workers``: a roll call, never published to; its consumer count
   is how many worker lanes are alive, from which each lane works out its
   share of the lane queues (:mod:`nova_hookspec.deferred.consumer`).
@@ -38,17 +38,26 @@ import json
 import socket
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from nova_hookspec.deferred import transport
+from nova_hookspec.deferred import transport, unreadable
 from nova_hookspec.deferred.settings import Settings
 from nova_hookspec.deferred.transport import Broker
 
 #: Messages a lane's consumer may hold unacked: what lets one instance's
-#: held jobs wait while other instances' jobs of the lane run.
-PREFETCH = 64
+#: held jobs wait while other instances' jobs of the lane run. It bounds how
+#: many jobs of one lane can be held up at once (deletes waiting for a create
+#: still on its way, retries in place) before the jobs behind them, their
+#: creates included, stop reaching the runner: 64 was passed by a burst of 75
+#: deletes a lane relayed seconds before their creates. A held message costs
+#: its size in the worker's memory (a few KiB).
+PREFETCH = 1000
+#: AMQP heartbeat (seconds) asked for by the runners' and relays' connections:
+#: RabbitMQ closes a connection it heard nothing from for two intervals, which
+#: frees a stopped worker's lanes (:mod:`nova_hookspec.deferred.liveness`).
+HEARTBEAT = 10.0
 
 
 def configured(settings: Settings) -> Rabbit | None:
@@ -65,6 +74,13 @@ def configured(settings: Settings) -> Rabbit | None:
 
 class BrokerUnreachableError(ConnectionError):
     """The broker cannot be reached (its address is said, never its credentials)."""
+
+
+def why_unreachable(broker: Broker, exc: BaseException) -> str:
+    """What a log line says of a lost or refused connection: the cause, when known."""
+    if isinstance(exc, BrokerUnreachableError):
+        return str(exc)  # "broker rabbit://host:port/vhost: login refused for user ..."
+    return f"broker {broker.shown} unreachable ({type(exc).__name__})"
 
 
 def lane_number(lane_key: str, lanes: int) -> int:
@@ -92,6 +108,10 @@ class Rabbit:
     def lane_for(self, plugin: str, lane_key: str) -> str:
         return self.lane(plugin, lane_number(lane_key, self.lanes))
 
+    def plugin_of(self, lane: str) -> str:
+        """The plugin of lane queue ``lane`` (the name between the prefix and ``.K``)."""
+        return lane[len(f"{self.prefix}.lane."):].rsplit(".", 1)[0]
+
     def receipts(self, lane: str) -> str:
         return lane.replace(f"{self.prefix}.lane.", f"{self.prefix}.receipts.", 1)
 
@@ -100,26 +120,29 @@ class Rabbit:
 
     # ------------------------------------------------------------ connections
 
-    def connect(self, timeout: float = 5.0, confirms: bool = True) -> Any:
+    def connect(self, timeout: float = 5.0, confirms: bool = True,
+                heartbeat: float = 0) -> Any:
         """A new kombu connection, connected (or raises :class:`BrokerUnreachableError`).
 
         :param confirms: every publish waits for its confirm (the CLI's); the relay
-            and the workers publish through :class:`Confirms` instead."""
+            and the workers publish through :class:`Confirms` instead.
+        :param heartbeat: AMQP heartbeat in seconds (0: none, a command's short
+            connection); its owner calls ``heartbeat_check()`` at least every second."""
         kombu: Any = importlib.import_module("kombu")  # the rabbit extra: imported late
 
         conn = kombu.Connection(";".join(self.broker.urls), ssl=self.broker.ssl,
-                                connect_timeout=timeout, heartbeat=0,
+                                connect_timeout=timeout, heartbeat=heartbeat,
                                 transport_options={"confirm_publish": confirms},
                                 failover_strategy="round-robin")
         try:
             conn.ensure_connection(max_retries=1)
         except Exception as exc:  # noqa: BLE001 - kombu's and the socket's errors alike
             conn.release()
-            raise BrokerUnreachableError(f"broker {self.broker.shown} unreachable: "
-                                    f"{type(exc).__name__}") from None
+            raise BrokerUnreachableError(f"broker {self.broker.shown}: "
+                                         f"{self.broker.cause(exc)}") from None
         return conn
 
-    def declare(self, channel: Any, plugins: list[str] = ()) -> None:  # type: ignore[assignment]
+    def declare(self, channel: Any, plugins: Sequence[str] = ()) -> None:
         """The exchange, the dead letters, the roll call and ``plugins``' lanes."""
         channel.exchange_declare(self.prefix, "direct", durable=True, auto_delete=False)
         lanes = self.lanes_of(list(plugins))
@@ -128,7 +151,7 @@ class Rabbit:
             channel.queue_bind(name, self.prefix, routing_key=name)
         channel.queue_declare(self.roll_call, durable=False, auto_delete=False)
 
-    def publish(self, channel: Any, queue: str, message: dict[str, Any],
+    def publish(self, channel: Any, queue: str, message: Mapping[str, Any],
                 expires: float | None = None) -> None:
         """Publish ``message`` to ``queue``; returns once the broker confirmed it.
 
@@ -142,15 +165,16 @@ class Rabbit:
                          message_id=message["id"], **more),
             exchange=self.prefix, routing_key=queue, mandatory=True)
 
-    def read_receipts(self, channel: Any, lane: str) -> list[str]:
-        """The instances whose create ran on ``lane`` within ``create_wait``: every
-        receipt, looked at and left in place (closing ``channel`` puts them back)."""
-        found: list[str] = []
+    def read_record(self, channel: Any, lane: str) -> list[tuple[int, Any]]:
+        """Every message of ``lane``'s record (:mod:`nova_hookspec.deferred.lane_record`),
+        as (delivery tag, body), got and not acked: acking them on ``channel`` removes
+        them (a compaction), closing ``channel`` puts them back in their order."""
+        found: list[tuple[int, Any]] = []
         while True:
             got = channel.basic_get(self.receipts(lane), no_ack=False)
             if got is None:
                 return found
-            found.extend(json.loads(got.body)["keys"])
+            found.append((got.delivery_tag, got.body))
 
     def confirms(self, conn: Any) -> Confirms:
         """A channel of ``conn`` in confirm mode, to publish in batches."""
@@ -198,7 +222,7 @@ class Rabbit:
             got = channel.basic_get(self.dead_queue, no_ack=False)
             if got is None:
                 break
-            found.append((got.delivery_tag, json.loads(got.body)))
+            found.append((got.delivery_tag, _dead_letter_of(self.dead_queue, got.body)))
         return found
 
     def dead(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -211,8 +235,8 @@ class Rabbit:
         count = 0
         with self.channel() as channel:
             for tag, message in self._dead_messages(channel, limit):
-                if job_id is not None and message["id"] != job_id:
-                    continue
+                if (job_id is not None and message["id"] != job_id) or "unreadable" in message:
+                    continue  # an unreadable message has no job to run: drop it
                 message["retried"] = message.get("retried", 0) + 1
                 message["history"] = []
                 self.declare(channel, [message["plugin"]])
@@ -261,7 +285,8 @@ class Confirms:
         self._refused += 1
         self._acked(tag, multiple)
 
-    def publish(self, queue: str, message: dict[str, Any], expires: float | None = None) -> None:
+    def publish(self, queue: str, message: Mapping[str, Any],
+                expires: float | None = None) -> None:
         self.rabbit.publish(self.channel, queue, message, expires)
         self._sent += 1
         self._unconfirmed.add(self._sent)
@@ -284,24 +309,28 @@ class Confirms:
             raise ConnectionError("the broker refused (nack) a message")
 
 
+def _dead_letter_of(queue: str, body: bytes | str) -> dict[str, Any]:
+    """A dead letter as published here, or, for anything else found in the dead letters
+    (a hand-made or damaged message), an unreadable one that can be listed and dropped:
+    one such message never stops the commands from reaching the others."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+        message = json.loads(text)
+    except ValueError as exc:  # UnicodeDecodeError included
+        return unreadable.dead_letter(queue, "", body, f"not UTF-8 JSON ({exc})")
+    except RecursionError:  # nested deeper than json's parser recurses
+        return unreadable.dead_letter(queue, "", body, "JSON nested too deep to read")
+    fields: dict[str, type | tuple[type, ...]] = {"id": str, "plugin": str, "hook": str,
+                                                  "enqueued_at": (int, float)}
+    if not isinstance(message, dict) or any(
+            not isinstance(message.get(name), kind) for name, kind in fields.items()):
+        return unreadable.dead_letter(queue, "", body, "not a dead letter's shape")
+    return message
+
+
 def _listed(message: dict[str, Any]) -> dict[str, Any]:
     """A dead letter as ``deferred list --dead --json`` shows it (no arguments)."""
     return {"id": message["id"], "plugin": message["plugin"], "hook": message["hook"],
             "state": "dead", "attempts": len(message.get("history", [])),
             "enqueued_at": message["enqueued_at"], "due_at": None,
             "history": message.get("history", [])}
-
-
-def message_of(job: dict[str, Any]) -> dict[str, Any]:
-    """The broker message of a job from a journal's outbox."""
-    return {"id": f"{job['host']}:{job['number']}", "host": job["host"],
-            "number": job["number"], "plugin": job["plugin"], "hook": job["hook"],
-            "payload": job["payload"], "enqueued_at": job["enqueued_at"], "keys": job["keys"],
-            "lane": job.get("lane") or (job["keys"][0] if job["keys"] else ""),
-            "created_at": job.get("created_at"), "relayed_at": time.time(), "history": []}
-
-
-def receipt(keys: list[str]) -> dict[str, Any]:
-    """What a lane's consumer publishes beside the lane once creates ran: their
-    instances (so that a later consumer of the lane lets their deletes run)."""
-    return {"id": "receipt", "keys": keys}

@@ -1,4 +1,9 @@
-"""An SQLite inventory of Nova instances, kept by two typed observers."""
+"""An SQLite inventory of Nova instances, kept by two typed observers.
+
+It also lists what it holds (``known_instances``), so that ``nova-hookspec
+reconcile`` can backfill it with the instances Nova had before it was
+installed, and remove the ones deleted while it was not attached.
+"""
 
 from __future__ import annotations
 
@@ -96,6 +101,13 @@ class Inventory:
             LOG.info("inventory: removed %s", instance.uuid)
         else:
             LOG.info("inventory: %s was not recorded (already removed?)", instance.uuid)
+
+    @hookimpl
+    def known_instances(self) -> Iterator[str]:
+        """The UUIDs of every inventoried instance, read as they come (reconcile)."""
+        with self._db() as conn:
+            for (uuid,) in conn.execute("SELECT uuid FROM instances"):
+                yield str(uuid)
 
     def records(self) -> list[Record]:
         """Every inventoried instance, by hostname."""

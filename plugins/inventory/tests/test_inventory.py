@@ -61,3 +61,15 @@ def test_concurrent_creates_from_threads(db: Path) -> None:
     for t in threads:
         t.join()
     assert sorted(r.hostname for r in plugin.records()) == [f"t{n}-0" for n in range(8)]
+
+
+def test_it_lists_what_it_holds_for_reconcile(db: Path) -> None:
+    from nova_hookspec_inventory import plugin
+
+    ctx = SimpleNamespace(project_id="blue")
+    instances, _ = API().create(ctx, "m1", "img", display_name="web", max_count=3)
+    ComputeManager()._delete_instance(ctx, instances[1], [])
+    pm = nova_hookspec.get_plugin_manager()
+    [listed] = pm.hook.known_instances()  # the plugin's generator, found by its hook
+    assert sorted(listed) == sorted([instances[0].uuid, instances[2].uuid])
+    assert sorted(plugin.known_instances()) == sorted([instances[0].uuid, instances[2].uuid])

@@ -1,0 +1,1 @@
+"""Stores of deferred jobs beside the journal: :mod:`.stub`, in memory, for tests."""

@@ -1,0 +1,113 @@
+"""Why a stopped worker holds no lane, and records nothing once it lost one.
+
+A lane has one holder: the exclusive consumer of its queue (:mod:`.consumer`).
+The broker frees the lane only when that consumer's connection closes. A
+worker that is *stopped* rather than killed (SIGSTOP, a frozen VM, a paused
+container, a long GC pause) keeps its TCP connections open, so without more
+the broker would keep its lanes, and its place in the roll call, for ever.
+
+The broker's own mechanism closes such a connection: AMQP heartbeats. Every
+runner's and relay's connection asks for :data:`~.brokers.rabbit.HEARTBEAT`
+seconds; RabbitMQ closes a connection from which it heard nothing for about
+two heartbeat intervals. So a stopped worker's connections close, its lanes
+and its roll-call places go, and the live runners take the lanes at their
+next balance (:data:`~.consumer.BALANCE_EVERY`).
+
+A live runner keeps its heartbeats going while plugins run for minutes:
+the plugins run in the lane pool's threads (:mod:`.lane_pool`), and the
+runner's own thread, the only one that touches its connection, goes round
+its loop at least once a second and sends them there.
+
+Fencing. A stopped holder may resume after the broker gave its lane to
+another runner, in the middle of a plugin call. Its plugin's code finishes,
+but its outcome must not count: :func:`fence` reads the connection before
+the runner records anything (an ack, a receipt, a dead letter, a retry, a
+"done" in its memory) with a round trip to the broker on that connection; a
+connection the broker closed raises there, and
+:class:`LostLane` carries the runner past its job's outcome to a new
+connection. Its ack or receipt could not have reached the broker anyway
+(the broker dropped that connection); what fencing adds is that the process
+remembers nothing of the run and logs that the outcome was dropped.
+
+On one host there is no broker to ask: a job's lease names its worker
+(``HOST:PID@PIDNS``), and :func:`alive_on_this_host` asks the kernel whether
+that process still runs, in its own PID namespace only (a container on the
+host network with the same host name is taken for alive: its jobs wait out
+their lease).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+from typing import Any
+
+
+def readable(conn: Any) -> bool:
+    """Whether the broker sent something not read yet (no wait)."""
+    sock = conn.connection.transport.sock
+    pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted
+    if pending is not None and pending():
+        return True
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+def drain(conn: Any) -> None:
+    """Read what the broker sent (heartbeats, deliveries, confirms), without waiting:
+    a closed connection raises here."""
+    while readable(conn):
+        try:
+            conn.drain_events(timeout=0.05)
+        except socket.timeout:  # only heartbeats came: drain_events waits for a method
+            return
+
+
+class LostLane(BaseException):
+    """The runner's connection closed while a job ran: the lane has (or will have)
+    another holder, and this run's outcome is not recorded.
+
+    A :class:`BaseException`, so that no plugin failure handling (``except
+    Exception``) records it as the job's failure."""
+
+
+def fence(conn: Any, channel: Any, queue: str) -> None:
+    """Raise :class:`LostLane` unless the broker still has ``conn``: read what it sent
+    meanwhile, check the heartbeats, then ask it about ``queue`` on ``channel`` (a
+    channel of ``conn``) and wait for the answer. Reading alone is not enough: a
+    resumed process may find only the heartbeats buffered before the broker closed
+    the connection; a round trip fails on a connection the broker closed."""
+    try:
+        drain(conn)
+        conn.heartbeat_check()
+        channel.queue_declare(queue, passive=True)
+    except Exception as exc:  # noqa: BLE001 - whatever closed it, the lane is gone
+        raise LostLane(f"{type(exc).__name__}: {exc}") from None
+
+
+# ------------------------------------------------------------ one host
+
+def pid_namespace() -> str:
+    """This process's PID namespace (its inode), ``""`` where it cannot be read."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+def alive_on_this_host(worker: str) -> bool:
+    """Whether the worker named ``worker`` (``HOST:PID@PIDNS``) may still run.
+
+    A PID means something only in its own PID namespace: a worker of another one
+    (a container on the host network with the same host name) cannot be asked, so
+    it is taken for alive and its jobs wait for their lease to run out."""
+    pid, _, namespace = worker.rsplit(":", 1)[1].partition("@")
+    if namespace != pid_namespace():
+        return True
+    try:
+        os.kill(int(pid.split("/")[0]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
