@@ -138,6 +138,10 @@ def test_a_mark_deleted_while_the_worker_runs_is_written_again(host: Host) -> No
     assert mark(host).exists()
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=120) == 0
+    # Stopped, the worker left no spool file of a writer gone (its last pass removed
+    # them): a journal made anew would import their jobs again, and run them twice.
+    spooled = Path(f"{host.journal}.spool")
+    assert [f.name for f in spooled.iterdir() if not f.name.startswith(".")] == []
     forget_the_journal(host)
     host.calls(1, CALLS_NAMES="c")
     host.drain()

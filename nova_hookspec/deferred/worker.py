@@ -281,6 +281,14 @@ class Worker:
                     log.info("the spool of %s is collected again", self.store.path)
                 failing = False
             ended.wait(self.poll)
+        # One pass more on the way out: the files of writers gone since the last one are
+        # imported and removed, so a stopped worker leaves no file whose jobs a journal
+        # made anew (the old one deleted) would import, and run, a second time.
+        try:
+            collector.collect()
+        except Exception:  # tidying: the next worker's first pass does it
+            log.debug("could not collect the spool of %s on the way out", self.store.path,
+                      exc_info=True)
         self._close_store()
 
     def _close_store(self) -> None:
