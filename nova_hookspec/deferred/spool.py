@@ -30,9 +30,10 @@ folder's ``fsync`` when a file is created) before the call returns;
 ``normal`` leaves that to the kernel (survives any process crash, may lose
 the last records on a power loss). In a process monkey-patched by eventlet
 (nova-compute) the sync runs in eventlet's ``tpool`` (a native thread): the
-calling green thread waits for it, the others run on. Not in a child forked
-after ``tpool`` was imported (its threads do not survive a fork): there the
-sync runs in the calling thread (see ``_tpool_pid``).
+calling green thread waits for it, the others run on. Not in a process that
+forked, or was forked, after ``tpool`` was imported (its threads do not
+survive a fork, and a child's copy of it steals the parent's wake-ups): there
+the sync runs in the calling thread (see ``_tpool_pid``).
 
 Torn records. A write that fails or is short makes the writer abandon that
 file (the job then runs in the call, as any failed write) and start another
@@ -110,20 +111,28 @@ def _sync(fd: int, data_only: bool = True) -> None:
 
 
 #: The pid whose eventlet ``tpool`` this module may use: the first process that asked
-#: for it (``None``: none yet; ``-1``: none). After a fork, tpool's native threads are
-#: gone from the child but its module still thinks they run, so a sync handed to it
-#: would wait for ever. A child syncs in the calling thread instead: for that sync
-#: (milliseconds on a healthy disk) its other green threads wait too. Decided by pid
-#: and ``sys.modules`` alone, never by tpool's internals (they differ between the
-#: eventlet versions the project supports), and tpool is never reset here.
+#: for it (``None``: none yet; ``-1``: none). After a fork, neither process uses it,
+#: when tpool was imported before the fork:
+#:
+#: * in the child, tpool's native threads are gone but its module still thinks they
+#:   run, so a sync handed to it would wait for ever;
+#: * in the parent, the child's hub is a copy of the parent's, with tpool's green
+#:   thread that waits for the workers' wake-up byte on the same socket: the child
+#:   may read the byte meant for the parent, whose call then waits for ever (seen
+#:   once in ten forks of an eventlet process whose child ran green threads).
+#:
+#: Both then sync in the calling thread: for that sync (milliseconds on a healthy
+#: disk) their other green threads wait too. Decided by ``sys.modules`` and the fork
+#: hooks alone, never by tpool's internals (they differ between the eventlet versions
+#: the project supports); tpool is never reset here.
 _tpool_pid: int | None = None
 
 
 def _after_fork_tpool() -> None:
-    """In a child: tpool is never used if it was imported before the fork (by this
-    module or anyone else, e.g. Nova's libvirt driver): its threads may have run
-    there. The pid check in :func:`_green_pool` is the backstop when this hook is
-    skipped."""
+    """After a fork, in the parent and in the child: tpool is never used by this module
+    again if it was imported before the fork (by this module or anyone else, e.g.
+    Nova's libvirt driver). The pid check in :func:`_green_pool` is the child's
+    backstop when this hook is skipped."""
     global _tpool_pid
     if "eventlet.tpool" in sys.modules:
         _tpool_pid = -1  # no pid: never this process's
@@ -254,7 +263,7 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-    os.register_at_fork(after_in_child=_after_fork_tpool)
+    os.register_at_fork(after_in_child=_after_fork_tpool, after_in_parent=_after_fork_tpool)
 
 
 # ---------------------------------------------------------------- reading
