@@ -8,8 +8,19 @@ get it skips its pass (the other one is doing it).
 A pass reads each spool file from the offset recorded for it in the
 journal and inserts its new jobs AND its new offset in one transaction: a
 collector killed at any point neither imports a record twice nor loses
-one. A file whose writer is gone (its ``flock`` can be taken exclusively)
-and that is read to its end is deleted, then its offset row.
+one. A file whose writer is gone (its ``flock`` can be taken exclusively),
+that is read to its end and whose jobs have all left the journal (done,
+relayed, dropped) is deleted, then its offset row.
+
+Why a file is kept until its jobs are done, not only until they are
+imported: the journal can be lost under a running worker in ways no carry
+saves (its main file removed alone, ``rm journal.sqlite``: SQLite then takes
+the old ``-wal`` left at the path for the new file's, and the old file
+cannot be read), or while no process runs, or damaged. A journal made anew
+holds no offsets, so the next pass imports every file still there from its
+start: a job that was not done is never lost (it runs, with a new id); a
+job that was done and shared its file with one that was not runs again
+(at-least-once).
 
 Power loss. The journal commits at ``synchronous=NORMAL`` (no fsync per
 commit): a power loss may take the last commits back, imports, claims and
@@ -130,11 +141,13 @@ class Collector:
                 log.error("nova_hookspec: spool file %s: a torn last record (%d bytes, its "
                           "writer ended mid-write) skipped", path, size - end)
                 end = size
-            if end != offset or ended:
-                # Before its file goes, what it held must survive a power loss in the
-                # journal: that commit is durable (FULL), and with it every one before.
-                self.journal.import_spooled(name, records, end, durable=ended)
-            if ended:
+            if end != offset:
+                self.journal.import_spooled(name, records, end)
+            if ended and not self.journal.holds_spooled(name):
+                # Every job it held is done (or relayed). Before the file goes, that must
+                # survive a power loss: a durable (FULL) commit, and with it every one
+                # before it (its imports and their outcomes).
+                self.journal.import_spooled(name, [], end, durable=True)
                 os.unlink(path)
                 self.journal.spool_forget([name])
             return len(records)

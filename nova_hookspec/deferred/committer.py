@@ -138,7 +138,8 @@ class Committer:
         else:
             recorded = [self._one(job, o) for job, o in taken]
         if self.delivered is not None:  # the journal: reconcile's record of what was done
-            done = [job for (job, o), ok in zip(taken, recorded) if ok and o.status == "done"]
+            done = [job for (job, o), ok in zip(taken, recorded)
+                    if ok and o.status == "done" and not o.error]  # error: not run
             journal = self.delivered
             persist(lambda: delivered.note_many(journal, done, strict=True),
                     f"note {len(done)} deferred job(s) in the delivered record")

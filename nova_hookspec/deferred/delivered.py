@@ -125,6 +125,33 @@ def deleted(journal: str, plugin: str, instances: list[str]) -> bool:
     return all(found.get(instance) == "delete" for instance in instances)
 
 
+def overtaken(journal: str, job: Job) -> str | None:
+    """Why ``job`` must not run, or ``None``: a create of instances whose delete this
+    host's worker finished after the create was written. Run now, it would put a
+    deleted instance back in the plugin's system; it comes to be claimed only when it
+    was imported again (a journal made anew imports the spool files still there from
+    their start). Never raises: a record that cannot be read lets the job run."""
+    if job.hook != "create_instance_post" or not job.keys:
+        return None
+    path = path_of(journal)
+    if not os.path.exists(path):
+        return None
+    try:
+        marks = ",".join("?" * len(job.keys))
+        found = {row[0]: row[1:] for row in _db(path).execute(
+            f"SELECT instance, kind, at FROM delivered WHERE plugin = ? AND instance IN "
+            f"({marks})", (job.plugin, *job.keys))}
+    except sqlite3.Error:
+        log.debug("could not read the delivered record %s", path, exc_info=True)
+        return None
+    if all(found.get(key, ("", 0.0))[0] == "delete" and found[key][1] > job.enqueued_at
+           for key in job.keys):
+        return (f"the delete of its instance(s) {', '.join(job.keys)} finished after it was "
+                f"written (a job imported again after the journal was made anew); run now, "
+                f"it would put a deleted instance back")
+    return None
+
+
 def known(journal: str, plugin: str) -> Iterator[str]:
     """The instances whose last delivered job of ``plugin`` is a create, one by one."""
     path = path_of(journal)

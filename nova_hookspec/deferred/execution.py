@@ -64,7 +64,8 @@ class Outcome:
     """How one run ended.
 
     :param status: ``"done"``, ``"retry"`` (again after ``delay`` seconds) or ``"dead"``.
-    :param error: the failure, as the job's history and the log say it.
+    :param error: the failure, as the job's history and the log say it; with ``"done"``,
+        why the job was not run.
     :param timed_out: the run passed its time limit (and was abandoned).
     :param seconds: how long the run took (up to its limit).
     """
@@ -119,6 +120,8 @@ def log_outcome(job: Job, outcome: Outcome, policy: Policy, recorded: bool = Tru
         log.warning("%s: its %s after attempt %d is not recorded: the job is no longer "
                     "this run's (its lease ran out and another run took it)", what,
                     outcome.status, job.attempts)
+    elif outcome.status == "done" and outcome.error:  # recorded done without a run
+        log.warning("%s not run: %s", what, outcome.error)
     elif outcome.status == "done":
         log.info("%s done, attempt %d", what, job.attempts)
     elif outcome.status == "dead":

@@ -152,6 +152,13 @@ class Worker:
     def _delivered(self) -> str | None:
         return self.store.path if isinstance(self.store, Journal) else None
 
+    def _overtaken(self, job: Job) -> Outcome | None:
+        """Done without a run: a create whose instance's delete finished since it was
+        written (:func:`.delivered.overtaken`)."""
+        path = self._delivered()
+        why = None if path is None else delivered.overtaken(path, job)
+        return None if why is None else Outcome("done", error=why)
+
     def _after(self, job: Job, outcome: Outcome, recorded: bool) -> None:
         """Log a run's recorded outcome and tell the metrics (the committer's thread)."""
         with self._lock:  # recorded (or given up): its lease is not renewed
@@ -225,11 +232,11 @@ class Worker:
             job = self._take()
             if job is None or job.started:
                 return job
-            dead = self.ended_each_run(job)
-            if dead is not None:  # recorded as is, its run not counted
+            settled = self.ended_each_run(job) or self._overtaken(job)
+            if settled is not None:  # recorded as is, its run not counted
                 committer = self._committer
                 if committer is not None:
-                    committer.put(job, dead)
+                    committer.put(job, settled)
                 continue
             if persist(functools.partial(self.store.start, job),  # type: ignore[attr-defined]
                        "start a deferred job"):

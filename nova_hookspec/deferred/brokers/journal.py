@@ -178,6 +178,11 @@ class Journal(Views, Outbox):
             db.execute("INSERT INTO spool_files (name, read_to) VALUES (?, ?) ON CONFLICT "
                        "(name) DO UPDATE SET read_to = excluded.read_to", (name, offset))
 
+    def holds_spooled(self, name: str) -> bool:
+        """Whether a job imported from spool file ``name`` is still here (not done)."""
+        return self._db().execute("SELECT 1 FROM jobs WHERE origin = ? LIMIT 1",
+                                  (name,)).fetchone() is not None
+
     def spool_forget(self, names: Sequence[str]) -> None:
         """These spool files are gone: forget their offsets."""
         with self._tx() as db:

@@ -50,6 +50,7 @@ def prepare(db: sqlite3.Connection) -> None:
         db.execute("UPDATE jobs SET written_at = enqueued, seq = id")
     db.execute("CREATE INDEX IF NOT EXISTS jobs_written ON jobs(state, written_at, "
                "origin, seq)")
+    db.execute("CREATE INDEX IF NOT EXISTS jobs_origin ON jobs(origin)")  # holds_spooled
 
 
 def number_after_the_mark(db: sqlite3.Connection, target: str) -> None:

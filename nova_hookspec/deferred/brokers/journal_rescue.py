@@ -15,6 +15,11 @@ go the spool files' offsets (the larger of the two: what the old journal
 imported is not collected again) and the job numbers used (``sqlite_sequence``:
 a new job never reuses a number of the old journal).
 
+When the old file cannot be read (its main file removed alone: SQLite takes the
+``-wal`` left at the path for the new file's), nothing is carried: the jobs come
+back from the spool files instead, which the collector keeps until every job
+they held is done (:mod:`..collector`).
+
 Once only: every process, and every thread of one, that had the old file open
 notices. The new journal keeps a mark per old file carried (``spool_state``,
 ``carried:<inode>``, copied on with the jobs), and a job from a spool file
@@ -93,8 +98,10 @@ def carry_over(old: sqlite3.Connection, new: sqlite3.Connection, path: str,
         held = _read(old)
     except sqlite3.Error as exc:  # the old file unreadable: nothing to carry from it
         log.error("nova_hookspec: the journal %s was removed or replaced while in use, and "
-                  "the old file could not be read (%s): its jobs that were not in spool files "
-                  "any more are lost", path, exc)
+                  "the old file could not be read (%s): its jobs are imported again from "
+                  "their spool files, kept until their jobs are done (a job not done runs, "
+                  "with a new id; one done that shared a file with one not done runs again)",
+                  path, exc)
         return 0
     new.execute("PRAGMA synchronous=FULL")  # these jobs are nowhere else once it is closed
     new.execute("BEGIN IMMEDIATE")

@@ -1,0 +1,123 @@
+"""A journal lost in ways nothing can carry from, through real processes: no job lost.
+
+The journal's main file removed alone under a running worker (``rm
+journal.sqlite``, its ``-wal`` and ``-shm`` left: SQLite takes the old WAL
+for the new file's, and the old file cannot be read), or the whole journal
+deleted while no process runs. Spool files are kept until every job they
+held is done, so a journal made anew imports the jobs again; a create
+imported again whose instance's delete finished since is not run.
+
+Each test ends with a ledger check: which instance's create and delete ran,
+how often.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sitehelper import Site
+from test_deferred import CALLS, PLUGIN, Host, done_creates
+
+DELETE = '''
+import sys
+import nova_hookspec
+from nova_hookspec._nova.standins import Instance, RequestContext
+
+@nova_hookspec.add_hook("delete_instance")
+def delete(self, context, instance, bdms):
+    instance.deleted = True
+
+delete(None, RequestContext(project_id="p-1"), Instance(uuid=sys.argv[1]), [])
+'''
+
+
+@pytest.fixture
+def host(site: Site, tmp_path: Path) -> Iterator[Host]:
+    site.add_dist("acme-ledger", {"nova_hookspec": ["ledger = acme_ledger:LEDGER"]},
+                  {"acme_ledger": PLUGIN, "acme_calls": CALLS, "acme_delete": DELETE})
+    made = Host(site, tmp_path)
+    yield made
+    made.close()
+
+
+def forget_the_journal(host: Host) -> None:
+    """The journal deleted with its ``-wal`` and ``-shm`` (its spool and mark left)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{host.journal}{suffix}").unlink(missing_ok=True)
+
+
+def created(host: Host) -> Counter[str]:
+    return Counter(line[2] for line in done_creates(host))
+
+
+def deleted(host: Host) -> Counter[str]:
+    return Counter(line[2] for line in host.lines() if line[:2] == ["done", "delete"])
+
+
+def worker_log(host: Host) -> str:
+    return (host.ledger.parent / "processes.log").read_text()
+
+
+def test_the_main_file_removed_alone_under_a_worker_loses_no_job(host: Host) -> None:
+    worker = host.start("-m", "nova_hookspec", "worker")
+    (host.gates / "block").touch()
+    first = host.calls(4)  # one runs (held by the gate), three wait behind it
+    host.wait_for(lambda: any(line[:2] == ["start", "create"] for line in host.lines()),
+                  "the first create started")
+    host.journal.unlink()  # as `rm journal.sqlite`: its -wal and -shm stay
+    second = host.calls(3)
+    (host.gates / "block").unlink()
+    host.wait_for(lambda: set(created(host)) == {*first, *second}, "every create ran")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=120) == 0
+    host.drain()
+    assert "imported again from their spool files" in worker_log(host)
+    ran = created(host)
+    # The ledger: every create ran; the later calls' once each; of the first call's,
+    # at most the one running at the removal twice (its done went with the old file).
+    assert set(ran) == {*first, *second}
+    assert all(ran[uuid] == 1 for uuid in second), ran
+    assert sum(ran[uuid] for uuid in first) <= len(first) + 1, ran
+    assert host.status()["pending"] == 0
+
+
+def test_a_journal_deleted_while_no_process_runs_loses_no_pending_job(host: Host) -> None:
+    (host.gates / "down").touch()  # the inventory is down: the jobs retry
+    uuids = host.calls(3)
+    worker = host.start("-m", "nova_hookspec", "worker")
+    host.wait_for(lambda: [line[0] for line in host.lines()].count("down") >= 2,
+                  "the first create failed twice")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=120) == 0
+    forget_the_journal(host)  # the jobs were only in the journal once imported
+    (host.gates / "down").unlink()
+    host.drain()
+    # The ledger: the three creates ran, once each, in the order of their calls.
+    assert [line[2] for line in done_creates(host)] == uuids
+    assert host.status()["pending"] == 0
+    spooled = Path(f"{host.journal}.spool")
+    assert [f.name for f in spooled.iterdir() if not f.name.startswith(".")] == []
+
+
+def test_a_create_imported_again_after_its_delete_finished_is_not_run(host: Host) -> None:
+    writer = host.start("-c", "import acme_calls", "1", env={"LINGER": "1"}, read=True)
+    assert writer.stdout is not None
+    [uuid] = writer.stdout.readline().split()[1:]  # RETURNED <uuid>; it lives on
+    deleting = host.run("-c", "import acme_delete", uuid)
+    assert deleting.returncode == 0, deleting.stderr
+    host.drain()
+    assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid]))
+    # The create's spool file stays (its writer lives); the delete's is gone (done).
+    forget_the_journal(host)
+    time.sleep(0.05)  # the delete's record is older than any import to come
+    again = host.drain()
+    assert "not run: the delete of its instance(s)" in again.stderr, again.stderr
+    # The ledger: the create ran once, never after its delete; the delete once.
+    assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid]))
+    assert host.status()["pending"] == 0
+    writer.kill()
