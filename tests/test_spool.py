@@ -630,3 +630,23 @@ def test_a_batch_claim_keeps_the_order_rules(tmp_path: Path) -> None:
         assert [job.payload for job in journal.claim_many("w:1", 30.0, 1)] == []
     finally:
         journal.close()
+
+
+def test_a_writer_that_lives_on_moves_to_a_new_file_and_its_done_files_go(
+        host: Host) -> None:
+    """A process that lives for months (nova-api, nova-compute) grew one spool file for
+    ever: the collector removes a file only once its writer let go of it. Past its size
+    a writer starts a new file; the old ones go once their jobs are done."""
+    small = "from nova_hookspec.deferred import spool\nspool.ROTATE_AT = 1\n" + DRIVER
+    driver = host.start("-c", small, stdin=True)
+    for n in range(4):
+        host.ask(driver, f"create vm-{n}")
+    assert len([p for p in host.spool.iterdir() if p.is_file()]) == 4
+    host.drain()
+    assert driver.poll() is None  # the writer lives on
+    assert [p.name for p in host.spool.iterdir() if p.is_file()] == []
+    host.ask(driver, "create vm-4")
+    host.drain()
+    # The ledger: each job ran once, in the order of its call.
+    assert [line[1] for line in host.lines()] == [f"vm-{n}" for n in range(5)]
+    ran_once_each(host, {("create", f"vm-{n}") for n in range(5)})

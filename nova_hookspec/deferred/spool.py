@@ -10,7 +10,10 @@ appends framed records to its own file in ``<journal>.spool/``, and the
 collector (:mod:`.collector`, run by the worker and the relay) imports them
 into the journal, which only worker-side processes write.
 
-One writer per file. A file is named ``<host>.<pid>.<random>`` (the random
+One writer per file, and a file per writer at a time: past :data:`ROTATE_AT`
+bytes the writer closes it (letting go of its lock) and starts another at its
+next job, so the files of a process that lives for months are removed as their
+jobs are done. A file is named ``<host>.<pid>.<random>`` (the random
 part: a recycled pid or a forked child never shares a file); it is created
 under a hidden name, locked, then renamed, so a collector never sees a file
 without its writer's lock. The writer holds a shared ``flock`` on it for its
@@ -75,6 +78,10 @@ from nova_hookspec.deferred import ownership
 log = logging.getLogger("nova_hookspec")
 
 MAGIC = b"NHJ1 "
+#: Bytes after which a writer closes its file and starts another at its next job: a
+#: process that lives for months (nova-api, nova-compute) would otherwise grow one file
+#: for ever, and the collector removes a file only once its writer let go of it.
+ROTATE_AT = 4 * 1024 * 1024
 #: The folder of a journal's spool files, beside it.
 SUFFIX = ".spool"
 
@@ -172,6 +179,7 @@ class Writer:
         self._pid = os.getpid()
         self.path: str | None = None
         self._seq = 0
+        self._size = 0
         _WRITERS.add(self)
 
     def write(self, plugin: str, hook: str, keys: list[str], payload: str,
@@ -187,6 +195,8 @@ class Writer:
                           "this process writes to a new spool file from now on", self.path)
                 self._forget()
                 self._append(plugin, hook, keys, payload, meta, written_at)
+            if self._size >= ROTATE_AT:
+                self._forget()  # its lock goes with it: the collector may remove it
 
     def _append(self, plugin: str, hook: str, keys: list[str], payload: str,
                 meta: dict[str, Any], written_at: float) -> None:
@@ -199,6 +209,7 @@ class Writer:
         try:
             if os.write(self._fd, data) != len(data):
                 raise OSError(errno.ENOSPC, f"short write to {self.path}")
+            self._size += len(data)
             if self.full:
                 _sync(self._fd)
         except OSError:
@@ -224,7 +235,7 @@ class Writer:
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self.path, self._seq = fd, path, 0
+        self._fd, self.path, self._seq, self._size = fd, path, 0, 0
 
     def _moved(self) -> bool:
         """Whether this writer's file is no longer the one at its path."""
