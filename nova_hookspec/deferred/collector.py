@@ -70,6 +70,12 @@ log = logging.getLogger("nova_hookspec")
 #: Seconds after which a hidden (half-created) spool file of a dead writer is removed.
 HIDDEN_AGE = 60.0
 
+#: Seconds between two looks at a file whose writer is gone, read to its end, that is
+#: kept for its jobs not done yet (retrying, dead): nothing can be added to it, so a
+#: pass every poll need not open it again; a backlog of many prefork children's files
+#: would cost each pass an open, a lock and a query per file.
+PARKED_FOR = 5.0
+
 
 class Collector:
     """Collects the spool of ``journal`` into it."""
@@ -79,6 +85,8 @@ class Collector:
         self.folder = spool.folder_of(journal.path)
         self._lock_path = journal.path + ".collect-lock"
         self._lock: int | None = None
+        #: Files kept for their jobs, by name: when to look at them again.
+        self._parked: dict[str, float] = {}
 
     def _take(self) -> bool:
         if self._lock is None:
@@ -89,25 +97,35 @@ class Collector:
             return False
         return True
 
-    def collect(self) -> int | None:
-        """One pass; the jobs imported, or ``None`` when another collector runs one."""
+    def collect(self, every_file: bool = False) -> int | None:
+        """One pass; the jobs imported, or ``None`` when another collector runs one.
+
+        :param every_file: look at the parked files too (:data:`PARKED_FOR`): a worker's
+            last pass, which removes every file whose jobs are done."""
         if not self._take():
             return None
         assert self._lock is not None
         try:
             started = time.time()
-            imported = self._pass()
+            imported = self._pass(every_file)
             self.journal.collected(started)
             return imported
         finally:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
 
-    def _pass(self) -> int:
+    def _pass(self, every_file: bool) -> int:
         offsets = self.journal.spool_offsets()
         names = spool.files(self.folder)
-        imported = 0
+        imported, now = 0, time.monotonic()
         for name in names:
+            if (not every_file and name in offsets
+                    and now < self._parked.get(name, now)):
+                continue  # kept for its jobs, looked at a moment ago (a journal made
+                # anew has no offset for it: it is imported again at once)
+            self._parked.pop(name, None)
             imported += self._file(name, offsets.get(name, 0))
+        for name in set(self._parked).difference(names):
+            del self._parked[name]  # removed meanwhile (by an operator, another pass)
         gone = [name for name in offsets if name not in names]
         if gone:
             self.journal.spool_forget(gone)
@@ -143,7 +161,9 @@ class Collector:
                 end = size
             if end != offset:
                 self.journal.import_spooled(name, records, end)
-            if ended and not self.journal.holds_spooled(name):
+            if ended and self.journal.holds_spooled(name):
+                self._parked[name] = time.monotonic() + PARKED_FOR
+            elif ended:
                 # Every job it held is done (or relayed). Before the file goes, that must
                 # survive a power loss: a durable (FULL) commit, and with it every one
                 # before it (its imports and their outcomes).

@@ -292,7 +292,7 @@ class Worker:
         # imported and removed, so a stopped worker leaves no file whose jobs a journal
         # made anew (the old one deleted) would import, and run, a second time.
         try:
-            collector.collect()
+            collector.collect(every_file=True)
         except Exception:  # tidying: the next worker's first pass does it
             log.debug("could not collect the spool of %s on the way out", self.store.path,
                       exc_info=True)
