@@ -124,9 +124,10 @@ class Collector:
                 # anew has no offset for it: it is imported again at once)
             self._parked.pop(name, None)
             imported += self._file(name, offsets.get(name, 0))
-        for name in set(self._parked).difference(names):
+        present = set(names)
+        for name in set(self._parked) - present:
             del self._parked[name]  # removed meanwhile (by an operator, another pass)
-        gone = [name for name in offsets if name not in names]
+        gone = [name for name in offsets if name not in present]
         if gone:
             self.journal.spool_forget(gone)
         self._hidden()
