@@ -121,3 +121,41 @@ def test_a_create_imported_again_after_its_delete_finished_is_not_run(host: Host
     assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid]))
     assert host.status()["pending"] == 0
     writer.kill()
+
+
+def test_a_create_imported_again_after_rm_journal_star_is_not_run(host: Host) -> None:
+    """The journal removed as the docs once said, ``rm journal.sqlite*``: its
+    ``.delivered`` and ``.ids`` go too; the create kept in a living writer's file must
+    still not run after its instance's delete."""
+    writer = host.start("-c", "import acme_calls", "1", env={"LINGER": "1"}, read=True)
+    assert writer.stdout is not None
+    [uuid] = writer.stdout.readline().split()[1:]  # RETURNED <uuid>; it lives on
+    deleting = host.run("-c", "import acme_delete", uuid)
+    assert deleting.returncode == 0, deleting.stderr
+    host.drain()
+    assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid]))
+    for path in host.journal.parent.glob(f"{host.journal.name}*"):
+        if path.is_file():
+            path.unlink()
+    again = host.drain()
+    writer.kill()
+    # The ledger: the create ran once, never after its delete; the delete once.
+    assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid])), again.stderr
+
+
+def test_a_delivered_record_at_its_former_place_is_moved_into_the_spool_folder(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    from nova_hookspec.deferred import delivered
+
+    journal = str(tmp_path / "journal.sqlite")
+    with sqlite3.connect(f"{journal}.delivered") as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE delivered (plugin TEXT NOT NULL, instance TEXT NOT NULL, "
+                   "kind TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (plugin, instance))")
+        db.execute("INSERT INTO delivered VALUES ('p', 'i-1', 'create', 1.0)")
+    db.close()
+    assert list(delivered.known(journal, "p")) == ["i-1"]
+    assert not Path(f"{journal}.delivered").exists()
+    assert Path(f"{journal}.spool/.delivered").exists()

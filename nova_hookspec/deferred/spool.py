@@ -278,9 +278,12 @@ def files(folder: str) -> list[str]:
 
 
 def hidden(folder: str) -> list[str]:
-    """Files being created (a writer that died between creating and naming one)."""
+    """Files being created (a writer that died between creating and naming one); not
+    the delivered record kept here (``.delivered``, its ``-wal`` and ``-shm``)."""
     try:
-        return [name for name in os.listdir(folder) if name.startswith(".")]
+        return [name for name in os.listdir(folder) if name.startswith(".")
+                and name not in (".delivered", ".delivered-wal", ".delivered-shm",
+                                 ".delivered-journal")]
     except FileNotFoundError:
         return []
 
