@@ -332,6 +332,29 @@ def test_an_eventlet_process_runs_its_other_green_threads_while_a_call_syncs(
     ran_once_each(host, {("create", name) for name in ("slow-first", "slow-0", "slow-1")})
 
 
+#: The same slow disk in a process that runs a command as nova-compute does
+#: (oslo.concurrency's processutils: a subprocess with a ``preexec_fn``, which runs
+#: os.register_at_fork's hooks) between its first call and the slow ones.
+SLOW_DISK_AFTER_A_COMMAND = SLOW_DISK_UNDER_EVENTLET.replace(
+    "eventlet.spawn(ticker)",
+    "import subprocess\n"
+    "subprocess.run(['true'], preexec_fn=lambda: None, check=True)\n"
+    "eventlet.spawn(ticker)")
+
+
+def test_an_eventlet_process_that_runs_a_command_still_syncs_in_tpool(host: Host) -> None:
+    """A command run (fork, then exec) is not a fork of the process: its calls' syncs
+    stay in eventlet's tpool, and its other green threads run meanwhile."""
+    assert "preexec_fn" in SLOW_DISK_AFTER_A_COMMAND
+    green = host.start("-W", "ignore", "-c", SLOW_DISK_AFTER_A_COMMAND)
+    out, _ = green.communicate(timeout=PATIENCE)
+    assert green.returncode == 0, host.log.read_text()[-3000:]
+    [line] = [x.split() for x in out.splitlines() if x.startswith("SYNCS")]
+    assert line[1:] == ["ticked", "ticked"]  # not "stalled": the hub ran meanwhile
+    host.drain()
+    ran_once_each(host, {("create", name) for name in ("slow-first", "slow-0", "slow-1")})
+
+
 #: An eventlet process (as a uwsgi or oslo.service parent) that forks after its first
 #: deferred calls: the child's green threads make calls of their own and return.
 #: The child's watchdog only ends a hung child (it never passes a test): it dumps

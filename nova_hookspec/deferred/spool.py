@@ -132,10 +132,24 @@ def _after_fork_tpool() -> None:
     """After a fork, in the parent and in the child: tpool is never used by this module
     again if it was imported before the fork (by this module or anyone else, e.g.
     Nova's libvirt driver). The pid check in :func:`_green_pool` is the child's
-    backstop when this hook is skipped."""
+    backstop when this hook is skipped. A command run (a subprocess, forked to exec at
+    once: oslo.concurrency's ``preexec_fn`` runs these hooks) is not such a fork: its
+    child never runs the hub, so the parent keeps its tpool."""
     global _tpool_pid
-    if "eventlet.tpool" in sys.modules:
+    if "eventlet.tpool" in sys.modules and not _running_a_command():
         _tpool_pid = -1  # no pid: never this process's
+
+
+def _running_a_command() -> bool:
+    """Whether this fork is ``subprocess.Popen`` starting a command (fork, then exec)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_execute_child" and os.path.basename(
+                code.co_filename) == "subprocess.py":
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _green_pool() -> Any:
