@@ -143,6 +143,25 @@ def test_a_create_imported_again_after_rm_journal_star_is_not_run(host: Host) ->
     assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid])), again.stderr
 
 
+def test_a_living_writers_done_jobs_do_not_all_run_again_after_the_journal_is_lost(
+        host: Host) -> None:
+    """A long-lived writer (nova-compute) starts a new spool file once its file is
+    large (here: after every job); a file it left goes once its jobs are done, so a
+    journal made anew runs again at most the jobs of the file it writes to."""
+    small = "from nova_hookspec.deferred import spool; spool.ROTATE_BYTES = 1\n"
+    writer = host.start("-c", small + "import acme_calls", "3", env={"LINGER": "1"},
+                        read=True)
+    assert writer.stdout is not None
+    uuids = writer.stdout.readline().split()[1:]  # RETURNED <uuid> x3; it lives on
+    host.drain()
+    assert created(host) == Counter(uuids)
+    forget_the_journal(host)
+    host.drain()
+    writer.kill()
+    # The ledger: each create ran once; the living writer's left files were removed.
+    assert created(host) == Counter(uuids)
+
+
 def test_a_delivered_record_at_its_former_place_is_moved_into_the_spool_folder(
         tmp_path: Path) -> None:
     import sqlite3

@@ -77,6 +77,11 @@ log = logging.getLogger("nova_hookspec")
 MAGIC = b"NHJ1 "
 #: The folder of a journal's spool files, beside it.
 SUFFIX = ".spool"
+#: A writer whose file reached this size starts a new one at its next job: a file it
+#: left is removed once its jobs are done, so a long-lived process (nova-compute)
+#: neither grows one file forever nor, after a journal lost, runs all its done jobs
+#: again (at most those of the file it writes to).
+ROTATE_BYTES = 1 << 20
 
 
 def folder_of(journal: str) -> str:
@@ -201,6 +206,8 @@ class Writer:
                           "this process writes to a new spool file from now on", self.path)
                 self._forget()
                 self._append(plugin, hook, keys, payload, meta, written_at)
+            if self._fd is not None and os.fstat(self._fd).st_size >= ROTATE_BYTES:
+                self._forget()  # closed: its lock with it (see _forget), the next job's file new
 
     def _append(self, plugin: str, hook: str, keys: list[str], payload: str,
                 meta: dict[str, Any], written_at: float) -> None:
