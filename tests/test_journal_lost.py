@@ -163,6 +163,41 @@ def test_a_living_writers_done_jobs_do_not_all_run_again_after_the_journal_is_lo
     assert created(host) == Counter(uuids)
 
 
+#: Kills the worker (SIGKILL) as it is about to note a delete in the delivered record.
+KILL_AT_NOTE = """
+import os
+if os.environ.get("KILL_AT_NOTE"):
+    from nova_hookspec.deferred import delivered
+    _real = delivered.note_many
+    def note_many(journal, jobs, strict=False):
+        if any(job.hook == "delete_instance_post" for job in jobs):
+            os.kill(os.getpid(), 9)
+        return _real(journal, jobs, strict)
+    delivered.note_many = note_many
+"""
+
+
+def test_a_worker_killed_as_it_notes_a_delete_lets_no_create_run_after_it(
+        site: Site, host: Host) -> None:
+    """SIGKILL between a delete's run and its note in the delivered record, then the
+    journal lost: the create kept in its living writer's file must not run again."""
+    site.add_module("sitecustomize", KILL_AT_NOTE)
+    writer = host.start("-c", "import acme_calls", "1", env={"LINGER": "1"}, read=True)
+    assert writer.stdout is not None
+    [uuid] = writer.stdout.readline().split()[1:]  # RETURNED <uuid>; it lives on
+    deleting = host.run("-c", "import acme_delete", uuid)
+    assert deleting.returncode == 0, deleting.stderr
+    killed = host.start("-m", "nova_hookspec", "worker", env={"KILL_AT_NOTE": "1"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+    host.drain()  # what the killed worker left; the delete's spool file goes
+    forget_the_journal(host)
+    again = host.drain()
+    writer.kill()
+    # The ledger: the create ran once, never after its delete.
+    assert created(host) == Counter([uuid]), again.stderr
+    assert deleted(host)[uuid] >= 1
+
+
 @pytest.mark.xfail(strict=True, reason="an older copy fewer than 1,000 numbers behind the "
                    "mark is not told from the journal it replaced (docs/deferred.md)")
 def test_an_older_copy_restored_gives_no_job_an_id_a_plugin_saw(host: Host,
