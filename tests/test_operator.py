@@ -199,8 +199,9 @@ def test_a_journal_created_by_root_stays_usable_for_the_services_user(op: Operat
         drained = op.cli("worker", "--drain", env=env)
         assert drained.returncode == 0, drained.stderr
         assert len(op.ledger_lines()) == 1
-        assert Path(f"{journal}.delivered").exists()
-        for path in journal.parent.iterdir():  # -wal/-shm, the spool, the locks too
+        assert Path(f"{journal}.spool/.delivered").exists()
+        for path in [*journal.parent.iterdir(), *Path(f"{journal}.spool").iterdir()]:
+            # -wal/-shm, the spool, the locks, the delivered record in the spool too
             assert os.stat(path).st_uid == nobody.pw_uid, path
     finally:
         shutil.rmtree(base)

@@ -4,8 +4,9 @@ Why: with a fast plugin the worker's cost is its transactions, one per
 claim and one per outcome (each a commit of the journal). A lane hands its
 run's outcome here and moves on to its next job; this thread records every
 outcome handed over since its last commit in one transaction
-(:meth:`.brokers.journal.Journal.record_many`), then logs each, notes the
-delivered ones (:mod:`.delivered`) and tells the metrics. The delay an
+(:meth:`.brokers.journal.Journal.record_many`), having first noted the
+delivered ones (:mod:`.delivered`: a create or delete that ran, before the
+journal calls it done), then logs each and tells the metrics. The delay an
 outcome waits is bounded by one commit: the thread commits as soon as it is
 handed something (after gathering for :data:`GATHER` seconds: fewer
 commits, fewer wake-ups), and what arrives meanwhile goes in the next commit.
@@ -130,6 +131,15 @@ class Committer:
                 self._cond.notify_all()
 
     def _commit(self, taken: list[tuple[Job, Outcome]]) -> None:
+        if self.delivered is not None:  # the journal: reconcile's record of what was done
+            # Noted before the outcomes are recorded: a worker killed between the two
+            # runs the job again (the record says so again), never the other way round,
+            # a delete done in the journal (its spool file removed) that the record
+            # misses, which would let a create imported again run after it.
+            done = [job for job, o in taken if o.status == "done" and not o.error]
+            journal = self.delivered  # error: not run
+            persist(lambda: delivered.note_many(journal, done, strict=True),
+                    f"note {len(done)} deferred job(s) in the delivered record")
         many = getattr(self.store, "record_many", None)
         if callable(many):
             recorded: list[bool] = persist(
@@ -137,12 +147,6 @@ class Committer:
                 f"record {len(taken)} deferred job outcome(s)")
         else:
             recorded = [self._one(job, o) for job, o in taken]
-        if self.delivered is not None:  # the journal: reconcile's record of what was done
-            done = [job for (job, o), ok in zip(taken, recorded)
-                    if ok and o.status == "done" and not o.error]  # error: not run
-            journal = self.delivered
-            persist(lambda: delivered.note_many(journal, done, strict=True),
-                    f"note {len(done)} deferred job(s) in the delivered record")
         for (job, outcome), ok in zip(taken, recorded):
             self.after(job, outcome, ok)
 

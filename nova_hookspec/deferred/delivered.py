@@ -7,8 +7,14 @@ or ``delete_instance_post`` job of that plugin the worker finished, and when.
 The instances whose last delivered kind is ``create`` are what the plugin
 holds, as far as this host knows.
 
-Where it lives: a SQLite file beside the journal, ``<journal>.delivered``
-(mode 0600), written by the one-host worker when a job is done. Standard
+Where it lives: a SQLite file in the journal's spool folder,
+``<journal>.spool/.delivered`` (mode 0600), written by the one-host worker when
+a job is done. In the spool folder, not beside the journal: it guards what the
+spool files hold (a create imported again from a kept file after the journal
+was lost is not run once its instance's delete finished, :func:`overtaken`), so
+it must go only with them; a journal removed as ``rm journal.sqlite*`` leaves
+both. A record found where it lived before (``<journal>.delivered``) is moved
+in at its first use. Standard
 library only; ``synchronous=NORMAL`` (a power loss may forget the last
 entries: the next pass queues those instances again, and the plugin's
 observers are idempotent anyway, as at-least-once delivery asks).
@@ -31,7 +37,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 
-from nova_hookspec.deferred import ownership
+from nova_hookspec.deferred import ownership, spool
 from nova_hookspec.deferred.jobs import Job
 
 log = logging.getLogger("nova_hookspec.worker")
@@ -52,9 +58,31 @@ CREATE TABLE IF NOT EXISTS delivered (
 _local = threading.local()
 
 
+#: The record's name in the spool folder (the collector leaves it, and its -wal, -shm).
+NAME = ".delivered"
+
+
 def path_of(journal: str) -> str:
-    """The record of the journal at ``journal``."""
-    return f"{journal}.delivered"
+    """The record of the journal at ``journal``; one found where it lived before is
+    moved in first."""
+    path = os.path.join(spool.folder_of(journal), NAME)
+    if not os.path.exists(path) and os.path.exists(f"{journal}.delivered"):
+        _move_in(f"{journal}.delivered", path)
+    return path
+
+
+def _move_in(old: str, path: str) -> None:
+    """Move the record from ``old`` (its WAL checkpointed into it first) to ``path``."""
+    try:
+        with closing(sqlite3.connect(old, timeout=60.0)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        ownership.make_folders(os.path.dirname(path))
+        os.rename(old, path)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(old + suffix):
+                os.unlink(old + suffix)
+    except (OSError, sqlite3.Error):
+        log.warning("could not move the delivered record %s to %s", old, path, exc_info=True)
 
 
 def _db(path: str) -> sqlite3.Connection:

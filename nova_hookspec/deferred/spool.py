@@ -10,7 +10,7 @@ appends framed records to its own file in ``<journal>.spool/``, and the
 collector (:mod:`.collector`, run by the worker and the relay) imports them
 into the journal, which only worker-side processes write.
 
-One writer per file, and a file per writer at a time: past :data:`ROTATE_AT`
+One writer per file, and a file per writer at a time: past :data:`ROTATE_BYTES`
 bytes the writer closes it (letting go of its lock) and starts another at its
 next job, so the files of a process that lives for months are removed as their
 jobs are done. A file is named ``<host>.<pid>.<random>`` (the random
@@ -78,12 +78,13 @@ from nova_hookspec.deferred import ownership
 log = logging.getLogger("nova_hookspec")
 
 MAGIC = b"NHJ1 "
-#: Bytes after which a writer closes its file and starts another at its next job: a
-#: process that lives for months (nova-api, nova-compute) would otherwise grow one file
-#: for ever, and the collector removes a file only once its writer let go of it.
-ROTATE_AT = 4 * 1024 * 1024
 #: The folder of a journal's spool files, beside it.
 SUFFIX = ".spool"
+#: A writer whose file reached this size starts a new one at its next job: a file it
+#: left is removed once its jobs are done, so a long-lived process (nova-compute)
+#: neither grows one file forever nor, after a journal lost, runs all its done jobs
+#: again (at most those of the file it writes to).
+ROTATE_BYTES = 1 << 20
 
 
 def folder_of(journal: str) -> str:
@@ -139,10 +140,24 @@ def _after_fork_tpool() -> None:
     """After a fork, in the parent and in the child: tpool is never used by this module
     again if it was imported before the fork (by this module or anyone else, e.g.
     Nova's libvirt driver). The pid check in :func:`_green_pool` is the child's
-    backstop when this hook is skipped."""
+    backstop when this hook is skipped. A command run (a subprocess, forked to exec at
+    once: oslo.concurrency's ``preexec_fn`` runs these hooks) is not such a fork: its
+    child never runs the hub, so the parent keeps its tpool."""
     global _tpool_pid
-    if "eventlet.tpool" in sys.modules:
+    if "eventlet.tpool" in sys.modules and not _running_a_command():
         _tpool_pid = -1  # no pid: never this process's
+
+
+def _running_a_command() -> bool:
+    """Whether this fork is ``subprocess.Popen`` starting a command (fork, then exec)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_execute_child" and os.path.basename(
+                code.co_filename) == "subprocess.py":
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _green_pool() -> Any:
@@ -195,8 +210,8 @@ class Writer:
                           "this process writes to a new spool file from now on", self.path)
                 self._forget()
                 self._append(plugin, hook, keys, payload, meta, written_at)
-            if self._size >= ROTATE_AT:
-                self._forget()  # its lock goes with it: the collector may remove it
+            if self._size >= ROTATE_BYTES:
+                self._forget()  # closed: its lock with it (see _forget), the next job's file new
 
     def _append(self, plugin: str, hook: str, keys: list[str], payload: str,
                 meta: dict[str, Any], written_at: float) -> None:
@@ -289,9 +304,12 @@ def files(folder: str) -> list[str]:
 
 
 def hidden(folder: str) -> list[str]:
-    """Files being created (a writer that died between creating and naming one)."""
+    """Files being created (a writer that died between creating and naming one); not
+    the delivered record kept here (``.delivered``, its ``-wal`` and ``-shm``)."""
     try:
-        return [name for name in os.listdir(folder) if name.startswith(".")]
+        return [name for name in os.listdir(folder) if name.startswith(".")
+                and name not in (".delivered", ".delivered-wal", ".delivered-shm",
+                                 ".delivered-journal")]
     except FileNotFoundError:
         return []
 
