@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,7 +105,10 @@ def test_a_journal_deleted_while_no_process_runs_loses_no_pending_job(host: Host
     assert [f.name for f in spooled.iterdir() if not f.name.startswith(".")] == []
 
 
-def test_a_create_imported_again_after_its_delete_finished_is_not_run(host: Host) -> None:
+def created_and_deleted_by_a_writer_that_lives_on(
+        host: Host) -> tuple[subprocess.Popen[str], str]:
+    """An instance created by a process that lives on (its spool file stays) and deleted
+    by another, both jobs run; the living writer and the instance."""
     writer = host.start("-c", "import acme_calls", "1", env={"LINGER": "1"}, read=True)
     assert writer.stdout is not None
     [uuid] = writer.stdout.readline().split()[1:]  # RETURNED <uuid>; it lives on
@@ -112,6 +116,11 @@ def test_a_create_imported_again_after_its_delete_finished_is_not_run(host: Host
     assert deleting.returncode == 0, deleting.stderr
     host.drain()
     assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid]))
+    return writer, uuid
+
+
+def test_a_create_imported_again_after_its_delete_finished_is_not_run(host: Host) -> None:
+    writer, uuid = created_and_deleted_by_a_writer_that_lives_on(host)
     # The create's spool file stays (its writer lives); the delete's is gone (done).
     forget_the_journal(host)
     again = host.drain()
@@ -126,13 +135,7 @@ def test_a_create_imported_again_after_rm_journal_star_is_not_run(host: Host) ->
     """The journal removed as the docs once said, ``rm journal.sqlite*``: its
     ``.delivered`` and ``.ids`` go too; the create kept in a living writer's file must
     still not run after its instance's delete."""
-    writer = host.start("-c", "import acme_calls", "1", env={"LINGER": "1"}, read=True)
-    assert writer.stdout is not None
-    [uuid] = writer.stdout.readline().split()[1:]  # RETURNED <uuid>; it lives on
-    deleting = host.run("-c", "import acme_delete", uuid)
-    assert deleting.returncode == 0, deleting.stderr
-    host.drain()
-    assert (created(host), deleted(host)) == (Counter([uuid]), Counter([uuid]))
+    writer, uuid = created_and_deleted_by_a_writer_that_lives_on(host)
     for path in host.journal.parent.glob(f"{host.journal.name}*"):
         if path.is_file():
             path.unlink()
