@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nova_hookspec
 from nova_hookspec import hookimpl
@@ -118,27 +118,38 @@ def added_time(folder: Path, calls: int) -> list[str]:
     return lines
 
 
-def throughput(folder: Path, jobs: int) -> list[str]:
+def _drain_timed(journal: Journal, delay: float, lanes: int,
+                 write: Callable[[], None]) -> float:
+    """Seconds a worker (``lanes`` lanes, a ``delay`` s plugin) takes to run every job
+    ``write`` wrote into ``journal``, from its start to the last done."""
     pm = nova_hookspec.get_plugin_manager()
+    enqueue.use(journal)
+    pm.register(DeferredSlow(delay), "bench-plugin")
+    try:
+        write()
+        worker = Worker(journal, pm, Settings(journal=journal.path), lanes=lanes, poll=0.01)
+        started = time.perf_counter()
+        worker.run(drain=True)
+        took = time.perf_counter() - started
+    finally:
+        pm.unregister(name="bench-plugin")
+        enqueue.use(None)
+    assert journal.status()["pending"] == 0
+    return took
+
+
+def throughput(folder: Path, jobs: int) -> list[str]:
     lines = [f"{'plugin':<10}{'lanes':>6}{'jobs':>7}{'jobs/s':>10}"]
+
+    def write() -> None:
+        context = RequestContext()
+        for n in range(jobs):
+            create(None, context, "m1", f"server-{n}")
+
     for delay in (0.0, 0.01):
         for lanes in (1, 4):
             journal = Journal(str(folder / f"tp-{delay}-{lanes}.sqlite"))
-            enqueue.use(journal)
-            pm.register(DeferredSlow(delay), "bench-plugin")
-            try:
-                context = RequestContext()
-                for n in range(jobs):
-                    create(None, context, "m1", f"server-{n}")
-                worker = Worker(journal, pm, Settings(journal=journal.path), lanes=lanes,
-                                poll=0.01)
-                started = time.perf_counter()
-                worker.run(drain=True)
-                took = time.perf_counter() - started
-            finally:
-                pm.unregister(name="bench-plugin")
-                enqueue.use(None)
-            assert journal.status()["pending"] == 0
+            took = _drain_timed(journal, delay, lanes, write)
             lines.append(f"{f'{delay * 1000:.0f} ms':<10}{lanes:>6}{jobs:>7}{jobs / took:>10.0f}")
     return lines
 
@@ -220,21 +231,13 @@ def _drained(journal: Journal) -> None:
 def written_then_run(folder: Path, count: int, each: int) -> list[str]:
     """``count`` processes write ``each`` jobs (real spool files, FULL), then a worker
     (4 lanes) runs them: jobs/s from its start to the last done."""
-    pm = nova_hookspec.get_plugin_manager()
     journal = Journal(str(folder / "written-then-run.sqlite"))
-    enqueue.use(journal)
-    pm.register(DeferredSlow(0.0), "bench-plugin")
-    try:
+
+    def write() -> None:
         _writers(count, each, lambda: None)
         assert journal.status()["spooled"] == count * each
-        worker = Worker(journal, pm, Settings(journal=journal.path), lanes=4, poll=0.01)
-        started = time.perf_counter()
-        worker.run(drain=True)
-        took = time.perf_counter() - started
-    finally:
-        pm.unregister(name="bench-plugin")
-        enqueue.use(None)
-    assert journal.status()["pending"] == 0
+
+    took = _drain_timed(journal, 0.0, 4, write)
     return [f"one host, 0 ms plugin: {count} processes wrote {count * each} jobs, then a "
             f"worker (4 lanes) ran them in {took:.2f} s: {count * each / took:.0f} jobs/s"]
 
