@@ -52,13 +52,19 @@ def cloud(site: Site, tmp_path: Path, account: Account) -> Iterator[Cloud]:
     made.close()
 
 
-def test_a_hung_plugin_fails_at_its_time_limit_and_the_late_return_records_nothing(
-        cloud: Cloud, tmp_path: Path) -> None:
+def _hang_server(cloud: Cloud, tmp_path: Path, backlog: int) -> tuple[socket.socket, Path]:
+    """A listening socket the hanging plugin connects to and reads from (its port in
+    the cloud's environment), and the plugin's own ledger."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
-    server.listen(16)
+    server.listen(backlog)
     cloud.env["HANG_PORT"] = str(server.getsockname()[1])
-    hang_ledger = tmp_path / "hang-ledger.txt"
+    return server, tmp_path / "hang-ledger.txt"
+
+
+def test_a_hung_plugin_fails_at_its_time_limit_and_the_late_return_records_nothing(
+        cloud: Cloud, tmp_path: Path) -> None:
+    server, hang_ledger = _hang_server(cloud, tmp_path, backlog=16)
 
     def ran() -> list[str]:
         return hang_ledger.read_text().splitlines() if hang_ledger.exists() else []
@@ -104,11 +110,7 @@ def test_a_hung_plugin_fails_at_its_time_limit_and_the_late_return_records_nothi
 
 def test_more_hung_runs_than_the_bound_end_the_worker_with_status_1(
         cloud: Cloud, tmp_path: Path) -> None:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    cloud.env["HANG_PORT"] = str(server.getsockname()[1])
-    hang_ledger = tmp_path / "hang-ledger.txt"
+    server, hang_ledger = _hang_server(cloud, tmp_path, backlog=64)
     try:
         conf = cloud.conf("worker")
         conf.write_text(conf.read_text() + "\n[nova_hookspec:acme-hang]\ntime_limit = 0.2\n")
