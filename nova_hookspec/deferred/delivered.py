@@ -34,7 +34,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 
 from nova_hookspec.deferred import ownership, spool
@@ -147,10 +147,18 @@ def deleted(journal: str, plugin: str, instances: list[str]) -> bool:
         return False
     with closing(sqlite3.connect(path, timeout=60.0)) as db:
         db.execute(_SCHEMA)
-        marks = ",".join("?" * len(instances))
-        found = dict(db.execute(f"SELECT instance, kind FROM delivered WHERE plugin = ? AND "
-                                f"instance IN ({marks})", (plugin, *instances)).fetchall())
-    return all(found.get(instance) == "delete" for instance in instances)
+        found = _last(db, plugin, instances)
+    return all(found.get(instance, ("", 0.0))[0] == "delete" for instance in instances)
+
+
+def _last(db: sqlite3.Connection, plugin: str,
+          instances: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """The kind and time of ``plugin``'s last delivered job of each of ``instances`` (those
+    it has one for)."""
+    marks = ",".join("?" * len(instances))
+    return {row[0]: (str(row[1]), float(row[2])) for row in db.execute(
+        f"SELECT instance, kind, at FROM delivered WHERE plugin = ? AND instance IN ({marks})",
+        (plugin, *instances))}
 
 
 def overtaken(journal: str, job: Job) -> str | None:
@@ -165,10 +173,7 @@ def overtaken(journal: str, job: Job) -> str | None:
     if not os.path.exists(path):
         return None
     try:
-        marks = ",".join("?" * len(job.keys))
-        found = {row[0]: row[1:] for row in _db(path).execute(
-            f"SELECT instance, kind, at FROM delivered WHERE plugin = ? AND instance IN "
-            f"({marks})", (job.plugin, *job.keys))}
+        found = _last(_db(path), job.plugin, job.keys)
     except sqlite3.Error:
         log.debug("could not read the delivered record %s", path, exc_info=True)
         return None
