@@ -225,8 +225,8 @@ class Cloud:
 
     def logged(self) -> list[str]:
         """The processes' log lines as an operator reads them, without the terminal's
-        colour codes: oslo.log 4.1 (the Ussuri pins) writes to stderr through its
-        ColorHandler, which ends every line with ``ESC[00m`` (later releases only with
+        colour codes: oslo.log 4.1 (the Ussuri pins) logs to the console (stdout) through
+        its ColorHandler, which ends every line with ``ESC[00m`` (later releases only with
         ``log_color``)."""
         text = (self.root / "processes.log").read_text()
         return [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in text.splitlines()]
