@@ -678,6 +678,47 @@ def test_a_job_longer_than_its_lease_is_not_taken_by_another_worker(host: Host) 
     assert [line[4] for line in done_creates(host)] == ["1"]
 
 
+def test_a_worker_stalled_past_its_lease_says_so_and_records_nothing_of_its_run(
+        host: Host) -> None:
+    """Stopped (a frozen VM, a paused container) for longer than its lease: another
+    worker takes the job and runs it; the stalled one, resumed, says that its lease ran
+    out and another worker took the job, and its run's outcome is not recorded."""
+    (host.gates / "block").touch()
+    [uuid] = host.calls()
+    first = host.start("-m", "nova_hookspec", "worker")
+
+    def starts() -> list[list[str]]:
+        return [line for line in host.lines() if line[:2] == ["start", "create"]]
+
+    host.wait_for(lambda: len(starts()) == 1, "the plugin started")
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = host.start("-m", "nova_hookspec", "worker")
+        host.wait_for(lambda: len(starts()) == 2, "the second worker took the job")
+    finally:
+        first.send_signal(signal.SIGCONT)
+    log = host.ledger.parent / "processes.log"
+    said = (f"of deferred job {socket.gethostname()}:1 (acme-ledger:acme_ledger:LEDGER, "
+            "create_instance_post) ran out before this worker, stalled, renewed it, and "
+            "another worker took the job")
+    host.wait_for(lambda: said in log.read_text(), "the stalled worker said so")
+    (host.gates / "block").unlink()
+    host.wait_for(lambda: len(done_creates(host)) == 2, "both runs ended")
+    for worker in (first, second):
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    # Ledger: the two runs of the job, the first run's attempt 1, the second's 2; the
+    # journal recorded the second's outcome only, once.
+    assert [(line[2], line[4]) for line in starts()] == [(uuid, "1"), (uuid, "2")]
+    assert sorted(line[4] for line in done_creates(host)) == ["1", "2"]
+    text = log.read_text()
+    assert text.count(said) == 1
+    assert text.count("create_instance_post) done, attempt 2") == 1
+    assert "done, attempt 1" not in text  # the stalled run: not recorded
+    status = host.status()
+    assert (status["pending"], status["running"], status["dead"]) == (0, 0, 0)
+
+
 def test_a_refused_registration_leaves_no_deferred_observer_behind() -> None:
     import nova_hookspec
     from nova_hookspec import NovaPluginManager

@@ -121,14 +121,17 @@ def test_a_full_disk_at_done_is_recorded_once_there_is_room_without_running_agai
                   "the worker says it cannot record the outcome")
     # The disk stays full over several retries and past the job's lease.
     time.sleep(4)
+    # The runs that ended before the look (read first: "queued" may run meanwhile).
+    ended = [line for line in host.lines() if line[0] == "done"]
     full = host.status()  # a read-only command answers on the full disk
     # Every run that ended is recorded done or still running, its outcome waiting for
-    # room: "fill" waits; "queued" too if it ran beside it after the disk filled.
+    # room: "fill" waits; "queued" too if it ran beside it after the disk filled (or
+    # it is claimed, its start waiting for room). An outcome lost would run its job
+    # again: the ledger below says each ran once.
     recorded = {row["what"]: row["count"] for row in full["counters"]}  # type: ignore[union-attr]
-    ended = [line for line in host.lines() if line[0] == "done"]
     assert full["dead"] == 0
     assert full["running"] >= 1
-    assert full["running"] + recorded.get("done", 0) == len(ended), (full, ended)
+    assert full["running"] + recorded.get("done", 0) >= len(ended), (full, ended)
     disk.inside(host.journal.parent / "filler").unlink()
     host.wait_for(lambda: host.status()["running"] == 0, "the outcome is recorded")
     host.calls(1, CALLS_NAMES="after")  # the lanes go on

@@ -30,7 +30,10 @@ pass that started after it was written is done.
 ``drain``: stop once no job is pending (retries waiting for their time
 included) or running. Shutdown (SIGTERM, SIGINT): stop claiming, let the
 running jobs finish within the grace period (``grace``, 30 s by default),
-give back the rest, exit 0.
+give back the rest, exit 0. The collector's last pass (the files of writers
+gone since the one before) gets :data:`LAST_PASS` seconds of its own, beside
+the grace: a short grace never cuts it, and its lock is never let go while it
+runs.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from typing import Callable
 
 from nova_hookspec._call.policy import describe_exception
 from nova_hookspec._plugins.manager import NovaPluginManager
-from nova_hookspec.deferred import delivered, lifecycle, liveness
+from nova_hookspec.deferred import delivered, leases, lifecycle, liveness
 from nova_hookspec.deferred.broker import Store
 from nova_hookspec.deferred.brokers.journal import Journal
 from nova_hookspec.deferred.collector import Collector
@@ -66,6 +69,10 @@ from nova_hookspec.deferred.settings import SettingError, Settings
 __all__ = ["Worker", "call_plugin"]
 
 log = logging.getLogger("nova_hookspec.worker")
+
+#: Seconds a stopping worker waits for the collector's last pass (milliseconds as a
+#: rule; a journal locked by another process may hold it up to its busy timeout).
+LAST_PASS = 30.0
 
 
 class Worker:
@@ -104,8 +111,10 @@ class Worker:
         #: ``drain`` stops at the first look that finds nothing left.
         self.calm = 1
         self._collection: tuple[Collector, threading.Event, threading.Thread] | None = None
-        self._lock = threading.Lock()
-        self._running: dict[int, Job] = {}
+        #: The jobs claimed (:mod:`.leases`); its lock guards ``_ready`` too.
+        self._held = leases.Held()
+        self._lock = self._held.lock
+        self._running = self._held.jobs
         self._lanes_left = 0
         #: Called after each run with the job, its seconds and how it ended (the metrics).
         self.observe = observe
@@ -129,10 +138,18 @@ class Worker:
         # The job stays in ``_running`` (its lease renewed) until its outcome is
         # recorded (:meth:`_after`): on a full disk a lease that ran out would let a
         # lane claim it again and run its plugin twice.
-        committer = self._committer
-        if committer is not None:  # None: stopped meanwhile, the job given back
-            committer.put(job, outcome)
+        self._hand_over(job, outcome)
         return outcome
+
+    def _hand_over(self, job: Job, outcome: Outcome) -> None:
+        """Give a run's outcome to the committer (``None``: stopped meanwhile, the job
+        given back); from now on a renewal refused is its outcome recorded, not a
+        lease lost."""
+        committer = self._committer
+        if committer is not None:
+            with self._lock:
+                self._held.recording.add(job.id)
+            committer.put(job, outcome)
 
     def ended_each_run(self, job: Job) -> Outcome | None:
         """The outcome of a job whose every run ended the worker, or ``None``.
@@ -161,35 +178,13 @@ class Worker:
 
     def _after(self, job: Job, outcome: Outcome, recorded: bool) -> None:
         """Log a run's recorded outcome and tell the metrics (the committer's thread)."""
-        with self._lock:  # recorded (or given up): its lease is not renewed
-            self._running.pop(job.id, None)
+        self._held.drop(job.id)  # recorded (or given up): its lease is not renewed
         log_outcome(job, outcome, self.execution.policy(job), recorded)
         if self.observe is not None:
             try:
                 self.observe(job, outcome.seconds, outcome.metric)
             except Exception:
                 log.warning("the metrics could not record a run", exc_info=True)
-
-    def _keep_leases(self) -> None:
-        """Renew, every third of a lease, the lease of every job the lanes run."""
-        failing = False  # logged once per episode (a full disk), not every third of a lease
-        while True:
-            time.sleep(self.settings.lease / 3)
-            with self._lock:
-                running = list(self._running.values())
-            for job in running:
-                try:
-                    self.store.renew(job, self.name, self.settings.lease)
-                except Exception as exc:  # noqa: BLE001 - any store error, logged below
-                    if not failing:
-                        log.warning("could not renew the lease of deferred job %s (%s); "
-                                    "trying again every %.1f s", job.id,
-                                    describe_exception(exc), self.settings.lease / 3)
-                    failing = True
-                else:
-                    if failing:
-                        log.info("the leases of the running jobs are renewed again")
-                    failing = False
 
     # ------------------------------------------------------------ lanes
 
@@ -234,9 +229,7 @@ class Worker:
                 return job
             settled = self.ended_each_run(job) or self._overtaken(job)
             if settled is not None:  # recorded as is, its run not counted
-                committer = self._committer
-                if committer is not None:
-                    committer.put(job, settled)
+                self._hand_over(job, settled)
                 continue
             if persist(functools.partial(self.store.start, job),  # type: ignore[attr-defined]
                        "start a deferred job"):
@@ -293,9 +286,10 @@ class Worker:
         # made anew (the old one deleted) would import, and run, a second time.
         try:
             collector.collect(every_file=True)
-        except Exception:  # tidying: the next worker's first pass does it
-            log.debug("could not collect the spool of %s on the way out", self.store.path,
-                      exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the next worker's first pass does it
+            log.warning("could not collect the spool of %s on the way out (%s): the next "
+                        "worker collects what it left", self.store.path,
+                        describe_exception(exc))
         self._close_store()
 
     def _close_store(self) -> None:
@@ -344,7 +338,9 @@ class Worker:
         self._lanes_left = self.lanes
         self._committer = Committer(self.store, self._after, self._cannot_go_on,
                                     self._delivered())
-        threading.Thread(target=self._keep_leases, name="leases", daemon=True).start()
+        threading.Thread(target=leases.keep, args=(self._held, self.store, self.name,
+                                                  self.settings.lease),
+                         name="leases", daemon=True).start()
         for n in range(self.lanes):
             threading.Thread(target=self._lane, args=(n,), name=f"lane-{n}",
                              daemon=True).start()
@@ -389,8 +385,13 @@ class Worker:
             collector, ended, collecting = self._collection
             self._collection = None
             ended.set()
-            collecting.join(self.grace)
-            collector.close()
+            collecting.join(max(self.grace, LAST_PASS))
+            if collecting.is_alive():  # its lock goes with the process, not under it
+                log.warning("the last collection of the spool of %s did not end within "
+                            "%.0f s: the next worker collects what it left", self.store.path,
+                            max(self.grace, LAST_PASS))
+            else:
+                collector.close()
         if not unfinished and not self.lifecycle.stopping.is_set():
             return ""  # drained: nothing to give back
         started = sum(1 for job in unfinished if job.started)

@@ -1,0 +1,85 @@
+"""Keeping the leases of the jobs a one-host worker holds.
+
+Why a module of its own: a worker's lanes run the jobs; keeping them the
+worker's while they run (a lease in the journal, renewed) is another
+concern, with its own thread and its own failure to report.
+
+A claimed job is the worker's until its lease runs out (``lease`` seconds,
+60 by default, :mod:`.settings`); a worker whose lease ran out may find the
+job taken by another (a worker stopped, a frozen VM, a paused container, a
+long swap storm): the job may then run twice, and this run's outcome is not
+recorded (its records are fenced by the run count, :mod:`.brokers.journal`).
+So a thread renews every held job's lease every third of a lease, on a fixed
+schedule (the time the renewals take does not push the next ones back; a
+stalled thread renews at once when it resumes), and says, once per job, when
+a renewal found the job taken. A renewal refused because the job's outcome
+was just recorded is no lease lost: the jobs being recorded are left out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import NoReturn
+
+from nova_hookspec._call.policy import describe_exception
+from nova_hookspec.deferred.broker import Store
+from nova_hookspec.deferred.jobs import Job
+
+log = logging.getLogger("nova_hookspec.worker")
+
+
+class Held:
+    """The jobs a worker holds: claimed (leased), running, or with their outcome being
+    recorded; shared by its lanes, its committer and its lease keeper under ``lock``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        #: Claimed jobs, by id, until their outcome is recorded or they are given back.
+        self.jobs: dict[int, Job] = {}
+        #: Of those, the jobs whose outcome the committer is recording.
+        self.recording: set[int] = set()
+
+    def drop(self, job_id: int) -> None:
+        """``job_id`` is no longer held (its outcome recorded, or given back)."""
+        with self.lock:
+            self.jobs.pop(job_id, None)
+            self.recording.discard(job_id)
+
+
+def keep(held: Held, store: Store, worker: str, lease: float) -> NoReturn:
+    """Renew the leases of ``held``'s jobs every third of ``lease``, for ever (a
+    daemon thread's target)."""
+    failing = False  # logged once per episode (a full disk), not every third of a lease
+    lost: set[int] = set()  # said once each
+    every = lease / 3
+    due = time.monotonic()
+    while True:
+        due = max(due + every, time.monotonic())
+        time.sleep(max(0.0, due - time.monotonic()))
+        with held.lock:
+            jobs = list(held.jobs.values())
+            lost &= set(held.jobs)
+        for job in jobs:
+            try:
+                renewed = store.renew(job, worker, lease)
+            except Exception as exc:  # noqa: BLE001 - any store error, logged below
+                if not failing:
+                    log.warning("could not renew the lease of deferred job %s (%s); trying "
+                                "again every %.1f s", job.delivery().job_id,
+                                describe_exception(exc), every)
+                failing = True
+                continue
+            if failing:
+                log.info("the leases of the running jobs are renewed again")
+            failing = False
+            with held.lock:
+                taken = not renewed and held.jobs.get(job.id) is job and (
+                    job.id not in held.recording) and job.id not in lost
+            if taken:
+                lost.add(job.id)
+                log.warning("the lease (%.1f s) of deferred job %s (%s, %s) ran out before "
+                            "this worker, stalled, renewed it, and another worker took the "
+                            "job: it may run twice; this run's outcome is not recorded",
+                            lease, job.delivery().job_id, job.plugin, job.hook)
