@@ -56,6 +56,13 @@ class Alpha:
     def _held(self):
         return json.loads(self.path.read_text()) if self.path.exists() else []
 
+    def _save(self, held):
+        # Whole or not at all, as a real system's listing is: a reader beside the
+        # worker (a reconcile pass) never reads a file half written.
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(held))
+        os.replace(tmp, self.path)
+
     @nova_hookspec.hookimpl
     def known_instances(self):
         for uuid in self._held():
@@ -71,12 +78,12 @@ class Alpha:
                 held.append(inst.uuid)
                 _ledger("alpha create", inst.uuid, delivery.source, _kind(inst),
                         context.project_id, inst.hostname, result[1])
-            self.path.write_text(json.dumps(held))
+            self._save(held)
 
     @nova_hookspec.hookimpl(deferred=True)
     def delete_instance_post(self, instance, delivery):
         with self.lock:
-            self.path.write_text(json.dumps([u for u in self._held() if u != instance.uuid]))
+            self._save([u for u in self._held() if u != instance.uuid])
         _ledger("alpha delete", instance.uuid, delivery.source, instance.deleted,
                 _hostname(instance))
 
