@@ -73,6 +73,8 @@ log = logging.getLogger("nova_hookspec.worker")
 #: Seconds a stopping worker waits for the collector's last pass (milliseconds as a
 #: rule; a journal locked by another process may hold it up to its busy timeout).
 LAST_PASS = 30.0
+#: Seconds a stopping worker waits for a renewal of the leases under way.
+KEEPER_STOP = 2.0
 
 
 class Worker:
@@ -116,6 +118,9 @@ class Worker:
         self._lock = self._held.lock
         self._running = self._held.jobs
         self._lanes_left = 0
+        #: Set to stop renewing the leases (:meth:`finish`); the thread renewing them.
+        self._keeping = threading.Event()
+        self._keeper = threading.Thread()
         #: Called after each run with the job, its seconds and how it ended (the metrics).
         self.observe = observe
         #: When a lane last looked for a job (the metrics' liveness).
@@ -338,9 +343,11 @@ class Worker:
         self._lanes_left = self.lanes
         self._committer = Committer(self.store, self._after, self._cannot_go_on,
                                     self._delivered())
-        threading.Thread(target=leases.keep, args=(self._held, self.store, self.name,
-                                                  self.settings.lease),
-                         name="leases", daemon=True).start()
+        self._keeping = threading.Event()
+        self._keeper = threading.Thread(target=leases.keep, args=(
+            self._held, self.store, self.name, self.settings.lease, self._keeping),
+            name="leases", daemon=True)
+        self._keeper.start()
         for n in range(self.lanes):
             threading.Thread(target=self._lane, args=(n,), name=f"lane-{n}",
                              daemon=True).start()
@@ -370,9 +377,17 @@ class Worker:
             time.sleep(0.05)
         if self._committer is not None:  # the runs that ended are recorded first
             self._committer.flush(max(0.0, deadline - time.monotonic()) + 5.0)
+        # The leases are no longer renewed: a job given back is not this worker's (a
+        # renewal refused then is no lease lost), and no renewal uses the store as the
+        # process ends. A renewal under way (a journal locked) is not waited for long.
+        self._keeping.set()
+        if self._keeper.ident is not None:  # started
+            self._keeper.join(KEEPER_STOP)
         with self._lock:
             unfinished = list(self._running.values())
             self._ready.clear()
+            self._running.clear()  # given back below, or theirs already: not held
+            self._held.recording.clear()
         for job in unfinished:
             try:
                 self.store.release(job)
