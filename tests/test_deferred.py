@@ -771,6 +771,44 @@ def test_a_worker_stopped_while_another_process_locks_the_journal_exits_0_in_tim
     assert "did not end within 30 s: the next worker collects what it left" in text
 
 
+def test_a_worker_stopped_with_jobs_while_the_journal_is_locked_gives_up_giving_back(
+        host: Host) -> None:
+    """SIGTERM with a job running past the grace and two claimed, while another
+    process holds the journal's write lock: giving a job back waits out the busy
+    timeout (60 s) and fails; the worker does not wait it out again for each job (three
+    minutes and more), it leaves them to the next worker on the host, which takes them
+    back at once (:meth:`.Journal.release_dead_workers`), and runs them."""
+    from nova_hookspec.deferred.worker import LAST_PASS
+
+    (host.gates / "block").touch()
+    uuids = host.calls(3)
+    worker = host.start("-m", "nova_hookspec", "worker", "--grace", "0.5")
+    host.wait_for(lambda: len([line for line in host.lines()
+                               if line[:2] == ["start", "create"]]) == 1, "a job started")
+    locker = locked(host, 600)
+    stopped = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    bound = 60 + LAST_PASS + 20  # one busy timeout, the collector's last pass, a margin
+    log = host.ledger.parent / "processes.log"
+    try:
+        status = worker.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"still running {bound:.0f} s after SIGTERM: "
+                             f"{log.read_text()[-3000:]}") from None
+    text = log.read_text()
+    assert status == 0, text
+    assert time.monotonic() - stopped < bound
+    assert text.count("could not give back") == 1, text
+    assert "could not give back 3 deferred job(s)" in text, text
+    locker.kill()
+    locker.wait()
+    (host.gates / "block").unlink()
+    host.drain()  # takes them back at once, not after their leases
+    assert sorted(line[2] for line in done_creates(host)) == sorted(uuids)
+    status_now = host.status()
+    assert (status_now["pending"], status_now["running"], status_now["dead"]) == (0, 0, 0)
+
+
 def test_a_refused_registration_leaves_no_deferred_observer_behind() -> None:
     import nova_hookspec
     from nova_hookspec import NovaPluginManager

@@ -388,11 +388,18 @@ class Worker:
             self._ready.clear()
             self._running.clear()  # given back below, or theirs already: not held
             self._held.recording.clear()
-        for job in unfinished:
+        for at, job in enumerate(unfinished):
             try:
                 self.store.release(job)
-            except Exception:
-                log.warning("could not give back deferred job %s", job.id, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - said below
+                # A journal another process locks: each try waits out the busy timeout
+                # (a minute). The rest are left to the next worker on this host, which
+                # takes them back at once, or to their leases' end.
+                log.warning("could not give back %d deferred job(s) (%s): the next worker "
+                            "on this host takes them back at once, any other once their "
+                            "lease (%.0f s) ran out", len(unfinished) - at,
+                            describe_exception(exc), self.settings.lease)
+                break
         if self._committer is not None:
             self._committer.close()
             self._committer = None
