@@ -236,8 +236,15 @@ class Worker:
             if settled is not None:  # recorded as is, its run not counted
                 self._hand_over(job, settled)
                 continue
-            if persist(functools.partial(self.store.start, job),  # type: ignore[attr-defined]
-                       "start a deferred job"):
+            with self._lock:  # a renewal refused meanwhile is no lease lost (leases)
+                self._held.starting.add(job.id)
+            try:
+                started = persist(functools.partial(self.store.start, job),  # type: ignore[attr-defined]
+                                  "start a deferred job")
+            finally:
+                with self._lock:
+                    self._held.starting.discard(job.id)
+            if started:
                 return job
             with self._lock:  # no longer this worker's (its lease ran out): not run
                 self._running.pop(job.id, None)
