@@ -719,6 +719,96 @@ def test_a_worker_stalled_past_its_lease_says_so_and_records_nothing_of_its_run(
     assert (status["pending"], status["running"], status["dead"]) == (0, 0, 0)
 
 
+#: Holds a write lock on the journal (argv[1]) for argv[2] seconds, as a long
+#: transaction of another process would (an operator's sqlite3 shell).
+LOCKER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def locked(host: Host, seconds: float) -> subprocess.Popen[str]:
+    """A process holding the journal's write lock for ``seconds``."""
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(host.journal),
+                               str(seconds)], stdout=subprocess.PIPE, text=True)
+    host.processes.append(locker)
+    assert locker.stdout is not None
+    assert locker.stdout.readline().strip() == "locked"
+    return locker
+
+
+def test_a_worker_stopped_while_another_process_locks_the_journal_exits_0_in_time(
+        host: Host) -> None:
+    """SIGTERM while another process holds the journal's write lock: the worker's
+    threads wait inside their statements (the collector's pass, a lane's claim) up to
+    the busy timeout (60 s); its stop waits for the collector's last pass
+    (``LAST_PASS``, 30 s), not more: the process's end does not close a connection
+    under a thread's statement (it waited out each busy timeout, a minute and more
+    past the "stopped" line, or crashed)."""
+    from nova_hookspec.deferred.worker import LAST_PASS
+
+    worker = host.start("-m", "nova_hookspec", "worker", "--grace", "0.5",
+                        env={"PYTHONFAULTHANDLER": "1"})
+    log = host.ledger.parent / "processes.log"
+    host.wait_for(lambda: "lane(s)" in log.read_text(), "the worker started")
+    locked(host, 600)
+    host.calls(2)  # spooled: the collector's pass waits for the lock
+    time.sleep(1)
+    stopped = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    try:
+        status = worker.wait(timeout=LAST_PASS + 20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"still running {LAST_PASS + 20:.0f} s after SIGTERM: "
+                             f"{log.read_text()[-3000:]}") from None
+    text = log.read_text()
+    assert status == 0, text
+    assert time.monotonic() - stopped < LAST_PASS + 20
+    assert "Fatal Python error" not in text
+    assert "did not end within 30 s: the next worker collects what it left" in text
+
+
+def test_a_worker_stopped_with_jobs_while_the_journal_is_locked_gives_up_giving_back(
+        host: Host) -> None:
+    """SIGTERM with a job running past the grace and two claimed, while another
+    process holds the journal's write lock: giving a job back waits out the busy
+    timeout (60 s) and fails; the worker does not wait it out again for each job (three
+    minutes and more), it leaves them to the next worker on the host, which takes them
+    back at once (:meth:`.Journal.release_dead_workers`), and runs them."""
+    from nova_hookspec.deferred.worker import LAST_PASS
+
+    (host.gates / "block").touch()
+    uuids = host.calls(3)
+    worker = host.start("-m", "nova_hookspec", "worker", "--grace", "0.5")
+    host.wait_for(lambda: len([line for line in host.lines()
+                               if line[:2] == ["start", "create"]]) == 1, "a job started")
+    locker = locked(host, 600)
+    stopped = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    bound = 60 + LAST_PASS + 20  # one busy timeout, the collector's last pass, a margin
+    log = host.ledger.parent / "processes.log"
+    try:
+        status = worker.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"still running {bound:.0f} s after SIGTERM: "
+                             f"{log.read_text()[-3000:]}") from None
+    text = log.read_text()
+    assert status == 0, text
+    assert time.monotonic() - stopped < bound
+    assert text.count("could not give back") == 1, text
+    assert "could not give back 3 deferred job(s)" in text, text
+    locker.kill()
+    locker.wait()
+    (host.gates / "block").unlink()
+    host.drain()  # takes them back at once, not after their leases
+    assert sorted(line[2] for line in done_creates(host)) == sorted(uuids)
+    status_now = host.status()
+    assert (status_now["pending"], status_now["running"], status_now["dead"]) == (0, 0, 0)
+
+
 def test_a_refused_registration_leaves_no_deferred_observer_behind() -> None:
     import nova_hookspec
     from nova_hookspec import NovaPluginManager

@@ -13,7 +13,13 @@ So a thread renews every held job's lease every third of a lease, on a fixed
 schedule (the time the renewals take does not push the next ones back; a
 stalled thread renews at once when it resumes), and says, once per job, when
 a renewal found the job taken. A renewal refused because the job's outcome
-was just recorded is no lease lost: the jobs being recorded are left out.
+was just recorded is no lease lost: the jobs being recorded are left out;
+nor is one refused because a lane was starting the job meanwhile (the store
+counted the run, the renewal held the count before it).
+The thread ends when the worker stops (``stop``), before its jobs are given
+back: a job given back is not renewed (a renewal refused then is no lease
+lost either), and no renewal is under way, its connection in use, when the
+process ends.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import NoReturn
 
 from nova_hookspec._call.policy import describe_exception
 from nova_hookspec.deferred.broker import Store
@@ -40,28 +45,50 @@ class Held:
         self.jobs: dict[int, Job] = {}
         #: Of those, the jobs whose outcome the committer is recording.
         self.recording: set[int] = set()
+        #: Of those, the jobs a lane is starting: the store counts the run, then the
+        #: lane's copy of the job does; a renewal between the two holds the old count.
+        self.starting: set[int] = set()
 
     def drop(self, job_id: int) -> None:
         """``job_id`` is no longer held (its outcome recorded, or given back)."""
         with self.lock:
             self.jobs.pop(job_id, None)
             self.recording.discard(job_id)
+            self.starting.discard(job_id)
 
 
-def keep(held: Held, store: Store, worker: str, lease: float) -> NoReturn:
-    """Renew the leases of ``held``'s jobs every third of ``lease``, for ever (a
-    daemon thread's target)."""
+def keep(held: Held, store: Store, worker: str, lease: float,
+         stop: threading.Event) -> None:
+    """Renew the leases of ``held``'s jobs every third of ``lease`` until ``stop`` is
+    set (a daemon thread's target); then close the thread's connection to the store."""
+    try:
+        _keep(held, store, worker, lease, stop)
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            try:
+                close()  # this thread's connection
+            except Exception:  # closing is tidying: never a failure
+                log.debug("could not close the store's connection", exc_info=True)
+
+
+def _keep(held: Held, store: Store, worker: str, lease: float,
+          stop: threading.Event) -> None:
     failing = False  # logged once per episode (a full disk), not every third of a lease
     lost: set[int] = set()  # said once each
     every = lease / 3
     due = time.monotonic()
     while True:
         due = max(due + every, time.monotonic())
-        time.sleep(max(0.0, due - time.monotonic()))
+        if stop.wait(max(0.0, due - time.monotonic())):
+            return
         with held.lock:
             jobs = list(held.jobs.values())
             lost &= set(held.jobs)
         for job in jobs:
+            if stop.is_set():  # the jobs are being given back
+                return
+            attempts = job.attempts  # the count the renewal holds
             try:
                 renewed = store.renew(job, worker, lease)
             except Exception as exc:  # noqa: BLE001 - any store error, logged below
@@ -74,9 +101,12 @@ def keep(held: Held, store: Store, worker: str, lease: float) -> NoReturn:
             if failing:
                 log.info("the leases of the running jobs are renewed again")
             failing = False
-            with held.lock:
+            with held.lock:  # (a renewal that crossed a job's giving back: no lease lost)
                 taken = not renewed and held.jobs.get(job.id) is job and (
-                    job.id not in held.recording) and job.id not in lost
+                    job.id not in held.recording) and job.id not in lost and (
+                    not stop.is_set()) and (
+                    # a lane starting it: refused for the old count, no lease lost
+                    job.id not in held.starting and job.attempts == attempts)
             if taken:
                 lost.add(job.id)
                 log.warning("the lease (%.1f s) of deferred job %s (%s, %s) ran out before "

@@ -17,10 +17,17 @@ A journal has a connection per thread; :class:`Opened` keeps every one so that
 they are closed when the journal is done with, or when it is collected without
 that: a connection left to the garbage collector is an unclosed database (a
 ``ResourceWarning`` since Python 3.13, and its file handles held until then).
+At the process's end the connections of threads still running (a worker's
+daemon threads) are left alone (:func:`_at_exit`): one may be inside a
+statement, waiting for a journal another process locked, and closing it under
+that statement waits out its busy timeout (a worker's stop held a minute and
+more) or crashes the process (a segmentation fault at a worker's stop); the
+process's end closes them, and a WAL journal is safe at any process's end.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sqlite3
 import threading
@@ -100,40 +107,62 @@ def connect(target: str, patience: float = OPEN_PATIENCE) -> sqlite3.Connection:
         time.sleep(backoff.failed())
 
 
-def _close_mine(items: list[tuple[int, sqlite3.Connection]], lock: threading.Lock) -> None:
+def _close_mine(items: list[tuple[int, sqlite3.Connection, threading.Thread]],
+                lock: threading.Lock, settled: bool = False) -> None:
     """Close the connections of ``items`` this process opened (a forked child leaves its
-    parent's alone: they are the parent's to close)."""
+    parent's alone: they are the parent's to close); ``settled``: only those of threads
+    that ended, and of this one (the process's end, :func:`_at_exit`)."""
+    this = threading.current_thread()
+
+    def closing(pid: int, thread: threading.Thread) -> bool:
+        return pid == os.getpid() and (
+            not settled or thread is this or not thread.is_alive())
+
     with lock:
-        mine = [db for pid, db in items if pid == os.getpid()]
-        items[:] = [(pid, db) for pid, db in items if pid != os.getpid()]
+        mine = [db for pid, db, thread in items if closing(pid, thread)]
+        items[:] = [item for item in items if not closing(item[0], item[2])]
     for db in mine:
         db.close()
+
+
+#: Every :class:`Opened` not collected yet, for :func:`_at_exit`.
+_LIVE: weakref.WeakSet[Opened] = weakref.WeakSet()
+
+
+@atexit.register
+def _at_exit() -> None:
+    """At the process's end, close the connections of the threads that ended and of
+    this one; a thread still running (a daemon) may be inside a statement on its own:
+    it is left to the process's end (see the module's docstring)."""
+    for opened in list(_LIVE):
+        _close_mine(opened._items, opened._lock, settled=True)
 
 
 class Opened:
     """Every connection a journal (``owner``) opened, with the process that opened it:
     closed by :meth:`close_all`, or, in the process that opened them, when ``owner`` is
-    collected."""
+    collected, or at the process's end (:func:`_at_exit`)."""
 
     def __init__(self, owner: object) -> None:
-        self._items: list[tuple[int, sqlite3.Connection]] = []
+        self._items: list[tuple[int, sqlite3.Connection, threading.Thread]] = []
         self._lock = threading.Lock()
-        weakref.finalize(owner, _close_mine, self._items, self._lock)
+        weakref.finalize(owner, _close_mine, self._items, self._lock).atexit = False
+        _LIVE.add(self)
 
     def add(self, db: sqlite3.Connection) -> None:
         with self._lock:
-            self._items.append((os.getpid(), db))
+            self._items.append((os.getpid(), db, threading.current_thread()))
 
     def close(self, db: sqlite3.Connection) -> None:
         """Close ``db`` and forget it."""
         db.close()
         with self._lock:
-            self._items[:] = [(pid, other) for pid, other in self._items if other is not db]
+            self._items[:] = [item for item in self._items if item[1] is not db]
 
     def close_all(self) -> None:
         with self._lock:
             items, self._items[:] = list(self._items), []
-        for _, db in items:
+        for _, db, _thread in items:
             db.close()
 
 
