@@ -57,6 +57,50 @@ class Held:
             self.starting.discard(job_id)
 
 
+#: Seconds a stopping worker waits for a renewal of the leases under way.
+KEEPER_STOP = 2.0
+
+
+class Keeper:
+    """The thread that keeps the leases of ``held``'s jobs, started and stopped with
+    the worker; at the stop, the jobs still held are given back."""
+
+    def __init__(self, held: Held, store: Store, worker: str, lease: float) -> None:
+        self.held, self.store, self.lease = held, store, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=keep, args=(held, store, worker, lease,
+                                                          self._stop),
+                                        name="leases", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def give_back(self) -> None:
+        """Stop renewing (a renewal under way, a journal locked, is waited for
+        :data:`KEEPER_STOP` seconds at most), then give back every job held: a job given
+        back is not this worker's, so a renewal refused then is no lease lost, and no
+        renewal uses the store as the process ends. The first job that cannot be given
+        back (a journal another process locks: each try waits out the busy timeout, a
+        minute) ends the giving back, said in one WARNING: the rest are the next worker's
+        on this host at once, any other's once their lease ran out."""
+        self._stop.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(KEEPER_STOP)
+        with self.held.lock:
+            unfinished = list(self.held.jobs.values())
+            self.held.jobs.clear()  # given back below, or theirs already: not held
+            self.held.recording.clear()
+        for at, job in enumerate(unfinished):
+            try:
+                self.store.release(job)
+            except Exception as exc:  # noqa: BLE001 - said below
+                log.warning("could not give back %d deferred job(s) (%s): the next worker "
+                            "on this host takes them back at once, any other once their "
+                            "lease (%.0f s) ran out", len(unfinished) - at,
+                            describe_exception(exc), self.lease)
+                break
+
+
 def keep(held: Held, store: Store, worker: str, lease: float,
          stop: threading.Event) -> None:
     """Renew the leases of ``held``'s jobs every third of ``lease`` until ``stop`` is

@@ -73,8 +73,6 @@ log = logging.getLogger("nova_hookspec.worker")
 #: Seconds a stopping worker waits for the collector's last pass (milliseconds as a
 #: rule; a journal locked by another process may hold it up to its busy timeout).
 LAST_PASS = 30.0
-#: Seconds a stopping worker waits for a renewal of the leases under way.
-KEEPER_STOP = 2.0
 
 
 class Worker:
@@ -118,9 +116,8 @@ class Worker:
         self._lock = self._held.lock
         self._running = self._held.jobs
         self._lanes_left = 0
-        #: Set to stop renewing the leases (:meth:`finish`); the thread renewing them.
-        self._keeping = threading.Event()
-        self._keeper = threading.Thread()
+        #: Renews the leases of the jobs held, gives them back at the stop.
+        self._keeper: leases.Keeper | None = None
         #: Called after each run with the job, its seconds and how it ended (the metrics).
         self.observe = observe
         #: When a lane last looked for a job (the metrics' liveness).
@@ -350,10 +347,7 @@ class Worker:
         self._lanes_left = self.lanes
         self._committer = Committer(self.store, self._after, self._cannot_go_on,
                                     self._delivered())
-        self._keeping = threading.Event()
-        self._keeper = threading.Thread(target=leases.keep, args=(
-            self._held, self.store, self.name, self.settings.lease, self._keeping),
-            name="leases", daemon=True)
+        self._keeper = leases.Keeper(self._held, self.store, self.name, self.settings.lease)
         self._keeper.start()
         for n in range(self.lanes):
             threading.Thread(target=self._lane, args=(n,), name=f"lane-{n}",
@@ -384,29 +378,11 @@ class Worker:
             time.sleep(0.05)
         if self._committer is not None:  # the runs that ended are recorded first
             self._committer.flush(max(0.0, deadline - time.monotonic()) + 5.0)
-        # The leases are no longer renewed: a job given back is not this worker's (a
-        # renewal refused then is no lease lost), and no renewal uses the store as the
-        # process ends. A renewal under way (a journal locked) is not waited for long.
-        self._keeping.set()
-        if self._keeper.ident is not None:  # started
-            self._keeper.join(KEEPER_STOP)
         with self._lock:
             unfinished = list(self._running.values())
             self._ready.clear()
-            self._running.clear()  # given back below, or theirs already: not held
-            self._held.recording.clear()
-        for at, job in enumerate(unfinished):
-            try:
-                self.store.release(job)
-            except Exception as exc:  # noqa: BLE001 - said below
-                # A journal another process locks: each try waits out the busy timeout
-                # (a minute). The rest are left to the next worker on this host, which
-                # takes them back at once, or to their leases' end.
-                log.warning("could not give back %d deferred job(s) (%s): the next worker "
-                            "on this host takes them back at once, any other once their "
-                            "lease (%.0f s) ran out", len(unfinished) - at,
-                            describe_exception(exc), self.settings.lease)
-                break
+        if self._keeper is not None:  # stops renewing, gives back what is held
+            self._keeper.give_back()
         if self._committer is not None:
             self._committer.close()
             self._committer = None
