@@ -361,11 +361,10 @@ def test_a_bad_retry_delay_is_said_even_when_the_job_is_dead() -> None:
 # ------------------------------------------------------------ the lifecycle
 
 
-def test_stop_gives_back_the_job_running_past_the_grace_and_the_next_worker_runs_it(
-        journal: Any, caplog: pytest.LogCaptureFixture) -> None:
-    plugin = Plugin()
-    worker = _worker(journal, plugin, grace=0.0)
-    _call("hang", "after")
+def _stopped_once_running(worker: Worker, plugin: Plugin,
+                          caplog: pytest.LogCaptureFixture) -> int:
+    """Run ``worker`` in a thread, stop it once the plugin's first run began (its log
+    in ``caplog``); the worker's exit status."""
     statuses: list[int] = []
     running = threading.Thread(target=lambda: statuses.append(worker.run()))
     with caplog.at_level("INFO", logger="nova_hookspec.worker"):
@@ -374,7 +373,16 @@ def test_stop_gives_back_the_job_running_past_the_grace_and_the_next_worker_runs
             threading.Event().wait(0.001)
         worker.stop()
         running.join()
-    assert statuses == [0]
+    [status] = statuses
+    return status
+
+
+def test_stop_gives_back_the_job_running_past_the_grace_and_the_next_worker_runs_it(
+        journal: Any, caplog: pytest.LogCaptureFixture) -> None:
+    plugin = Plugin()
+    worker = _worker(journal, plugin, grace=0.0)
+    _call("hang", "after")
+    assert _stopped_once_running(worker, plugin, caplog) == 0
     # The journal claims a batch: the second job claimed, not started, is said apart.
     waiting = " and 1 claimed, not started," if hasattr(journal, "claim_many") else ""
     assert (f"nova_hookspec worker {worker.name} stopped: 1 job(s) not finished "
@@ -398,16 +406,9 @@ def test_a_job_given_back_at_stop_is_no_lease_lost_and_its_lease_no_longer_renew
     settings = Settings(journal=journal.path, lease=1.0)  # renewed every 0.33 s
     worker = Worker(journal, pm, settings, lanes=1, poll=0.01, grace=0.0)
     _call("hang")
-    statuses: list[int] = []
-    running = threading.Thread(target=lambda: statuses.append(worker.run()))
+    assert _stopped_once_running(worker, plugin, caplog) == 0
     with caplog.at_level("INFO", logger="nova_hookspec.worker"):
-        running.start()
-        while not plugin.runs:
-            threading.Event().wait(0.001)
-        worker.stop()
-        running.join()
         time.sleep(1.5)  # four renewals' time, had they gone on
-    assert statuses == [0]
     assert "another worker took the job" not in caplog.text
     assert [(j["state"], j["attempts"]) for j in journal.jobs()] == [("pending", 0)]
     plugin.gate.set()

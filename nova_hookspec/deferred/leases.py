@@ -5,7 +5,7 @@ worker's while they run (a lease in the journal, renewed) is another
 concern, with its own thread and its own failure to report.
 
 A claimed job is the worker's until its lease runs out (``lease`` seconds,
-60 by default, :mod:`.settings`); a worker whose lease ran out may find the
+30 by default, :mod:`.settings`); a worker whose lease ran out may find the
 job taken by another (a worker stopped, a frozen VM, a paused container, a
 long swap storm): the job may then run twice, and this run's outcome is not
 recorded (its records are fenced by the run count, :mod:`.brokers.journal`).
