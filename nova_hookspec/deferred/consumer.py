@@ -124,8 +124,15 @@ class Runner(LaneHolder):
         control.basic_consume(self.rabbit.roll_call, no_ack=True, callback=lambda _m: None)
         next_balance = 0.0
         sock = conn.connection.transport.sock
+        looked, waited = time.monotonic(), 0.0  # the last round's start, its planned wait
         while not self.stopping.is_set() or self.running:  # stopping: the runs end first
             now = self.last_loop = time.time()
+            if time.monotonic() - looked - waited > liveness.STALL:
+                # This process stood still (SIGSTOP, a frozen VM): its lanes may have
+                # gone with its connection, and the jobs it holds run elsewhere. Start
+                # nothing before the broker answers (raises LostLane if they went).
+                liveness.fence(conn, control, self.rabbit.roll_call)
+            looked, waited = time.monotonic(), 0.0
             self._record_finished()
             until = now + 1.0
             if not self.stopping.is_set():
@@ -137,7 +144,8 @@ class Runner(LaneHolder):
                 until = min(next_balance, wake or next_balance)
             if not liveness.readable(conn):  # wait: a delivery, a run's end, a retry's time
                 self.settle()  # first, ack what finished
-                select.select([sock, self.pool.fileno()], [], [], max(0.001, until - now))
+                waited = max(0.001, until - now)
+                select.select([sock, self.pool.fileno()], [], [], waited)
             liveness.drain(conn)  # take what arrived, without waiting
             conn.heartbeat_check()  # sends ours; raises once the broker's stopped coming
             self._bury()

@@ -29,6 +29,13 @@ connection. Its ack or receipt could not have reached the broker anyway
 (the broker dropped that connection); what fencing adds is that the process
 remembers nothing of the run and logs that the outcome was dropped.
 
+Nor does a resumed holder *start* anything before the broker answers: the
+jobs it held in memory (taken before it stopped, not yet started) went back
+to their lanes with its connection and ran elsewhere, deletes after them;
+started now, a create would run after its delete finished. So a runner
+whose loop stood still for more than :data:`STALL` seconds beyond its wait
+fences before its next start (:meth:`.consumer.Runner._serve`).
+
 On one host there is no broker to ask: a job's lease names its worker
 (``HOST:PID@PIDNS``), and :func:`alive_on_this_host` asks the kernel whether
 that process still runs, in its own PID namespace only (a container on the
@@ -61,6 +68,11 @@ def drain(conn: Any) -> None:
             conn.drain_events(timeout=0.05)
         except socket.timeout:  # only heartbeats came: drain_events waits for a method
             return
+
+
+#: Seconds a runner's loop may take beyond its planned wait before it asks the broker
+#: whether it still holds its lanes (a fence: one round trip).
+STALL = 1.0
 
 
 class LostLane(BaseException):
