@@ -450,3 +450,31 @@ def test_a_renewal_crossing_a_lanes_start_of_the_job_is_no_lease_lost(
     finally:
         enqueue.use(None)
         journal.close_all()
+
+
+def test_a_connection_that_close_all_took_is_not_closed_again_by_its_thread() -> None:
+    """A worker's thread closes its own journal connection at its end; a ``close_all``
+    beside it (a worker's stop, a test's teardown) took that connection already: it is
+    closed once. (Closed by both at once, SQLite freed it twice and the next close
+    hung for ever on the freed mutex.)"""
+    from nova_hookspec.deferred.brokers import journal_db
+
+    class Owner:
+        pass
+
+    class Counted:
+        def __init__(self) -> None:
+            self.closes = 0
+
+        def close(self) -> None:
+            self.closes += 1
+
+    owner = Owner()
+    opened = journal_db.Opened(owner)
+    taken, kept = Counted(), Counted()
+    opened.add(taken)  # type: ignore[arg-type]
+    opened.close_all()
+    opened.add(kept)  # type: ignore[arg-type]
+    opened.close(taken)  # type: ignore[arg-type]  # its thread's own close, after
+    opened.close(kept)  # type: ignore[arg-type]
+    assert (taken.closes, kept.closes) == (1, 1)

@@ -154,10 +154,15 @@ class Opened:
             self._items.append((os.getpid(), db, threading.current_thread()))
 
     def close(self, db: sqlite3.Connection) -> None:
-        """Close ``db`` and forget it."""
-        db.close()
+        """Close ``db`` and forget it, unless :meth:`close_all` (or the process's end)
+        took it first: a connection is closed once. (Two closes at once, a thread's
+        own at its end and a ``close_all`` beside it, free the connection twice: a
+        test's teardown hung for ever on the freed mutex.)"""
         with self._lock:
+            mine = any(item[1] is db for item in self._items)
             self._items[:] = [item for item in self._items if item[1] is not db]
+        if mine:
+            db.close()
 
     def close_all(self) -> None:
         with self._lock:
