@@ -75,14 +75,14 @@ class Keeper:
     def start(self) -> None:
         self._thread.start()
 
-    def give_back(self) -> None:
+    def give_back(self) -> list[Job]:
         """Stop renewing (a renewal under way, a journal locked, is waited for
         :data:`KEEPER_STOP` seconds at most), then give back every job held: a job given
         back is not this worker's, so a renewal refused then is no lease lost, and no
         renewal uses the store as the process ends. The first job that cannot be given
         back (a journal another process locks: each try waits out the busy timeout, a
         minute) ends the giving back, said in one WARNING: the rest are the next worker's
-        on this host at once, any other's once their lease ran out."""
+        on this host at once, any other's once their lease ran out. The jobs it held."""
         self._stop.set()
         if self._thread.ident is not None:  # started
             self._thread.join(KEEPER_STOP)
@@ -99,6 +99,7 @@ class Keeper:
                             "lease (%.0f s) ran out", len(unfinished) - at,
                             describe_exception(exc), self.lease)
                 break
+        return unfinished
 
 
 def keep(held: Held, store: Store, worker: str, lease: float,

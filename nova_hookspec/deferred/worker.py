@@ -243,8 +243,7 @@ class Worker:
                     self._held.starting.discard(job.id)
             if started:
                 return job
-            with self._lock:  # no longer this worker's (its lease ran out): not run
-                self._running.pop(job.id, None)
+            self._held.drop(job.id)  # no longer this worker's (its lease ran out): not run
 
     def _take(self) -> Job | None:
         """A claimed job: one waiting, else the first of a new batch."""
@@ -379,10 +378,9 @@ class Worker:
         if self._committer is not None:  # the runs that ended are recorded first
             self._committer.flush(max(0.0, deadline - time.monotonic()) + 5.0)
         with self._lock:
-            unfinished = list(self._running.values())
             self._ready.clear()
-        if self._keeper is not None:  # stops renewing, gives back what is held
-            self._keeper.give_back()
+        # Stops renewing, gives back what is held (and says which it held).
+        unfinished = self._keeper.give_back() if self._keeper is not None else []
         if self._committer is not None:
             self._committer.close()
             self._committer = None
