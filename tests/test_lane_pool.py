@@ -3,7 +3,9 @@
 What a runner relies on: the runs of its lanes go on at the same time (a runner
 with eight lanes is not as slow as one plugin call at a time), a run past its
 time limit fails and its slot takes the next run, and each outcome comes back
-to the runner's thread with what it attached, waking its ``select``.
+to the runner's thread with what it attached, waking its ``select``. A run
+handed over before the process stood still starts only once the runner's
+thread asked the broker, and not at all if its connection went (the start gate).
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import threading
 import time
 from typing import Callable
 
+import pytest
+
+from nova_hookspec.deferred import liveness
 from nova_hookspec.deferred.execution import Outcome
 from nova_hookspec.deferred.jobs import Job
-from nova_hookspec.deferred.lane_pool import LanePool
+from nova_hookspec.deferred.lane_pool import NOT_STARTED, LanePool
+from nova_hookspec.deferred.liveness import StartGate
 from nova_hookspec.deferred.middleware.time_limit import Caller, Hung, TimeLimitExceeded
 
 #: A generous bound on waits that document a promise (never a speed assertion).
@@ -116,3 +122,85 @@ def test_close_ends_the_slots_once_their_runs_are_over() -> None:
     while any(t.is_alive() for t in before) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not any(t.is_alive() for t in before)
+
+
+# ------------------------------------------------------------ the start gate
+
+def test_a_run_its_admission_refuses_is_not_started() -> None:
+    ran: list[int] = []
+    pool = _pool({1: lambda: ran.append(1), 2: lambda: ran.append(2)})
+    try:
+        pool.submit("refused", _job(1), lambda: False)
+        pool.submit("admitted", _job(2), lambda: True)
+        found = _collect(pool, 2)
+        assert {token: o.status for token, o in found.items()} == {"refused": NOT_STARTED,
+                                                                   "admitted": "done"}
+        assert ran == [2]
+    finally:
+        pool.close()
+
+
+def _asking(gate: StartGate, admission: Callable[[], bool]) -> tuple[threading.Thread,
+                                                                      list[bool]]:
+    """Ask ``admission`` in a thread of its own (an execution slot's) once ``gate`` saw a
+    stall; return the thread and where its answer goes."""
+    answer: list[bool] = []
+    asking = threading.Thread(target=lambda: answer.append(admission()), daemon=True)
+    asking.start()
+    deadline = time.monotonic() + PATIENCE
+    while not gate.wanted() and asking.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return asking, answer
+
+
+def test_a_run_handed_over_before_a_stall_starts_only_after_the_runners_fence(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process stopped between a run's hand-over and its start: the run waits for
+    the runner's thread, woken through the pool's fd, to ask the broker."""
+    monkeypatch.setattr(liveness, "STALL", 0.05)
+    pool = _pool({})
+    gate = StartGate(pool.wake)
+    try:
+        admission = gate.admission()
+        time.sleep(0.2)  # the stall, as a stopped process sees it on resuming
+        asking, answer = _asking(gate, admission)
+        assert gate.wanted()
+        assert asking.is_alive()
+        assert answer == []
+        assert select.select([pool.fileno()], [], [], PATIENCE)[0]  # the runner woken
+        gate.fenced(time.monotonic())  # the broker answered: the lanes are still its own
+        asking.join(PATIENCE)
+        assert answer == [True]
+        assert not gate.wanted()
+    finally:
+        pool.close()
+
+
+def test_a_run_handed_over_before_a_stall_does_not_start_once_its_connection_went(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(liveness, "STALL", 0.05)
+    gate = StartGate(lambda: None)
+    admission = gate.admission()
+    time.sleep(0.2)
+    asking, answer = _asking(gate, admission)
+    assert asking.is_alive()
+    assert answer == []
+    gate.fenced(time.monotonic() - 60)  # a fence begun before it asked does not count
+    asking.join(0.2)
+    assert asking.is_alive()
+    assert answer == []
+    gate.lost()  # the fence failed: the lane has another holder
+    asking.join(PATIENCE)
+    assert answer == [False]
+
+
+def test_a_run_handed_over_without_a_stall_starts_on_its_own_connection_only() -> None:
+    woken: list[int] = []
+    gate = StartGate(lambda: woken.append(1))
+    assert gate.admission()()  # at once, no round trip asked
+    handed = gate.admission()
+    gate.lost()  # the connection went between the hand-over and the start
+    assert not handed()
+    assert gate.admission()()  # a run handed over on the next one starts
+    assert woken == []
+    assert not gate.wanted()

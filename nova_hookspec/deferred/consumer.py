@@ -43,7 +43,7 @@ from nova_hookspec.deferred import lifecycle, liveness, unreadable
 from nova_hookspec.deferred.brokers.rabbit import HEARTBEAT, Rabbit, why_unreachable
 from nova_hookspec.deferred.execution import Execution, Outcome, log_outcome
 from nova_hookspec.deferred.jobs import Job
-from nova_hookspec.deferred.lane_pool import LanePool
+from nova_hookspec.deferred.lane_pool import NOT_STARTED, LanePool
 from nova_hookspec.deferred.lanes import Held, kind_of
 from nova_hookspec.deferred.message import LaneMessage, job_of
 from nova_hookspec.deferred.middleware.overrides import Policies
@@ -80,7 +80,8 @@ class Runner(LaneHolder):
         #: whose lanes went with a lost connection (``self.running``: the runs going on).
         self.pool: LanePool[tuple[int, str, Held]] = LanePool(name, self.execution.run,
                                                               shared.hung)
-        self._generation = 0
+        #: Its connections counted; a run handed over on one starts only on it.
+        self.gate = liveness.StartGate(self.pool.wake)
         #: When this runner's loop last went round (the metrics' liveness).
         self.last_loop = 0.0
         #: Unreadable deliveries to move to the dead letters: (queue, tag, body, reason).
@@ -127,11 +128,14 @@ class Runner(LaneHolder):
         looked, waited = time.monotonic(), 0.0  # the last round's start, its planned wait
         while not self.stopping.is_set() or self.running:  # stopping: the runs end first
             now = self.last_loop = time.time()
-            if time.monotonic() - looked - waited > liveness.STALL:
+            if time.monotonic() - looked - waited > liveness.STALL or self.gate.wanted():
                 # This process stood still (SIGSTOP, a frozen VM): its lanes may have
                 # gone with its connection, and the jobs it holds run elsewhere. Start
-                # nothing before the broker answers (raises LostLane if they went).
+                # nothing before the broker answers (raises LostLane if they went),
+                # the runs handed over before the stall included (the gate).
+                since = time.monotonic()
                 liveness.fence(conn, control, self.rabbit.roll_call)
+                self.gate.fenced(since)
             looked, waited = time.monotonic(), 0.0
             self._record_finished()
             until = now + 1.0
@@ -241,7 +245,7 @@ class Runner(LaneHolder):
         job = job_of(m, held.attempts, held.history)
         held.running = True
         self.running[queue] = held
-        self.pool.submit((self._generation, queue, held), job)
+        self.pool.submit((self.gate.generation, queue, held), job, self.gate.admission())
 
     def _record_finished(self) -> None:
         """Record the outcomes of the runs that ended, after one
@@ -249,7 +253,7 @@ class Runner(LaneHolder):
         the broker closed the connection meanwhile: none of them is recorded)."""
         ended = []
         for (generation, queue, held), job, outcome in self.pool.finished():
-            if generation == self._generation and self.running.get(queue) is held:
+            if generation == self.gate.generation and self.running.get(queue) is held:
                 ended.append((queue, held, job, outcome))
             else:  # its lane went with a lost connection
                 self._not_recorded(job, outcome)
@@ -269,6 +273,11 @@ class Runner(LaneHolder):
             self._outcome(queue, held, job, outcome)
 
     def _not_recorded(self, job: Job, outcome: Outcome) -> None:
+        if outcome.status == NOT_STARTED:
+            log.warning("lane runner %s lost its connection while it stood still: deferred "
+                        "job %s was not started, its lane's next holder runs it", self.name,
+                        job.delivery().job_id)
+            return
         log.warning("lane runner %s lost its connection while a job ran: the %s of deferred "
                     "job %s is not recorded, its lane's next holder runs it", self.name,
                     outcome.status, job.delivery().job_id)
@@ -284,7 +293,7 @@ class Runner(LaneHolder):
 
     def _forget_lanes(self) -> None:
         super()._forget_lanes()
-        self._generation += 1
+        self.gate.lost()
 
     def _too_many_hung(self) -> None:
         """More runs hung than :data:`.middleware.time_limit.MAX_HUNG`: end the process

@@ -63,7 +63,9 @@ def call_plugin(pm: NovaPluginManager, job: Job) -> None:
 class Outcome:
     """How one run ended.
 
-    :param status: ``"done"``, ``"retry"`` (again after ``delay`` seconds) or ``"dead"``.
+    :param status: ``"done"``, ``"retry"`` (again after ``delay`` seconds) or ``"dead"``;
+        ``"not started"`` for a run its lane runner no longer held when it was to start
+        (:class:`.liveness.StartGate`).
     :param error: the failure, as the job's history and the log say it; with ``"done"``,
         why the job was not run.
     :param timed_out: the run passed its time limit (and was abandoned).

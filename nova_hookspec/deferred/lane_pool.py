@@ -18,6 +18,10 @@ it and records it (the ack, the receipt, the dead letter, a retry in place).
 A byte on a pipe (:meth:`LanePool.fileno`) wakes that thread from its
 ``select`` on the broker's socket when a run ends.
 
+A run may come with an admission (:class:`.liveness.StartGate`), asked in
+its slot just before the run: a run it refuses is not started, and comes
+back with the status ``"not started"``.
+
 Each executor slot calls through a :class:`~.middleware.time_limit.Caller`
 of its own, as the one-job runner did: a run past its time limit fails,
 its hung thread is abandoned, and the slot takes the next run at once.
@@ -43,13 +47,20 @@ T = TypeVar("T")
 #: What runs a job (:meth:`.execution.Execution.run`).
 RunJob = Callable[[Job, Caller], Outcome]
 
+#: Whether a run may still start, asked in its slot just before it starts.
+Admission = Callable[[], bool]
+
+#: The status of a run its admission refused.
+NOT_STARTED = "not started"
+
 
 class _Slot:
     """An executor thread and its caller, taking one run at a time."""
 
     def __init__(self, pool: LanePool[Any], number: int) -> None:
         self.caller = Caller(f"{pool.name}-slot-{number}", pool.hung)
-        self.runs: queue.SimpleQueue[tuple[Any, Job] | None] = queue.SimpleQueue()
+        self.runs: queue.SimpleQueue[tuple[Any, Job, Admission | None] | None] = (
+            queue.SimpleQueue())
         self.thread = threading.Thread(target=self._serve, args=(pool,), daemon=True,
                                        name=f"{pool.name}-slot-{number}")
         self.thread.start()
@@ -60,9 +71,12 @@ class _Slot:
                 work = self.runs.get()
                 if work is None:
                     return
-                token, job = work
+                token, job, admission = work
                 try:
-                    outcome = pool.run_job(job, self.caller)
+                    if admission is None or admission():
+                        outcome = pool.run_job(job, self.caller)
+                    else:
+                        outcome = Outcome(NOT_STARTED)
                 except BaseException as exc:  # noqa: BLE001 - the slot goes on regardless
                     outcome = Outcome("retry", 1.0, f"{type(exc).__name__}: {exc}")
                 pool._ended(self, token, job, outcome)
@@ -97,8 +111,9 @@ class LanePool(Generic[T]):
         with self._lock:
             return self._busy
 
-    def submit(self, token: T, job: Job) -> None:
-        """Run ``job`` in a free slot (a new one if none is free)."""
+    def submit(self, token: T, job: Job, admission: Admission | None = None) -> None:
+        """Run ``job`` in a free slot (a new one if none is free), if ``admission``
+        (when given) still says yes when the slot starts it."""
         with self._lock:
             self._busy += 1
             slot = self._free.pop() if self._free else None
@@ -107,7 +122,7 @@ class LanePool(Generic[T]):
                 number = self._slots
         if slot is None:
             slot = _Slot(self, number)
-        slot.runs.put((token, job))
+        slot.runs.put((token, job, admission))
 
     def _ended(self, slot: _Slot, token: T, job: Job, outcome: Outcome) -> None:
         with self._lock:  # the pipe is closed under the lock too: never a reused fd
@@ -118,6 +133,13 @@ class LanePool(Generic[T]):
             self._free.append(slot)
             with contextlib.suppress(BlockingIOError):  # full: a wake is pending anyway
                 os.write(self._wake_w, b"x")
+
+    def wake(self) -> None:
+        """Make :meth:`fileno` readable (a run asks the runner's thread something)."""
+        with self._lock:
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):
+                    os.write(self._wake_w, b"x")
 
     def finished(self) -> list[tuple[T, Job, Outcome]]:
         """The runs that ended since the last call, in the order they ended."""

@@ -34,7 +34,13 @@ jobs it held in memory (taken before it stopped, not yet started) went back
 to their lanes with its connection and ran elsewhere, deletes after them;
 started now, a create would run after its delete finished. So a runner
 whose loop stood still for more than :data:`STALL` seconds beyond its wait
-fences before its next start (:meth:`.consumer.Runner._serve`).
+fences before its next start (:meth:`.consumer.Runner._serve`). A run
+already handed to its execution thread when the process stopped, its plugin
+not yet called, is held at a :class:`StartGate`: handed over more than
+:data:`STALL` seconds before, it starts only once the runner's thread made
+that round trip after it asked, and not at all if the connection went
+meanwhile (its lane's next holder runs it). What remains is the tail of a
+plugin call the stop interrupted.
 
 On one host there is no broker to ask: a job's lease names its worker
 (``HOST:PID@PIDNS``), and :func:`alive_on_this_host` asks the kernel whether
@@ -48,7 +54,9 @@ from __future__ import annotations
 import os
 import select
 import socket
-from typing import Any
+import threading
+import time
+from typing import Any, Callable
 
 
 def readable(conn: Any) -> bool:
@@ -95,6 +103,72 @@ def fence(conn: Any, channel: Any, queue: str) -> None:
         channel.queue_declare(queue, passive=True)
     except Exception as exc:  # noqa: BLE001 - whatever closed it, the lane is gone
         raise LostLane(f"{type(exc).__name__}: {exc}") from None
+
+
+#: Seconds a run held at a :class:`StartGate` waits for the runner's round trip before
+#: it starts anyway (the broker closes a stopped peer's connection within three
+#: heartbeats, 30 s; a runner's thread answers within a second or two).
+GATE_PATIENCE = 30.0
+
+
+class StartGate:
+    """Whether a run handed to an execution thread may still start: its lanes are
+    still those of the connection it was handed over on.
+
+    The runner's thread hands a run over with :meth:`admission` and counts its
+    connections (:attr:`generation`, one more at each :meth:`lost`). The execution
+    thread asks the admission just before the plugin's call. A run that waited less
+    than :data:`STALL` seconds starts if the connection is the same; one that waited
+    longer (the process was stopped between the two) asks the runner's thread for a
+    fence (``wake``, then :meth:`wanted` in its loop) and waits for its answer
+    (:meth:`fenced`) or the connection's end."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+        self._cond = threading.Condition()
+        #: The runner's connections so far: a run starts on the one it was handed on.
+        self.generation = 0
+        self._fenced_since = 0.0
+        self._asked = False
+
+    def admission(self) -> Callable[[], bool]:
+        """For a run handed over now: whether it may start, asked just before it does."""
+        generation, handed = self.generation, time.monotonic()
+        return lambda: self._may_start(generation, handed)
+
+    def _may_start(self, generation: int, handed: float) -> bool:
+        asked = time.monotonic()
+        if asked - handed <= STALL:
+            return generation == self.generation
+        with self._cond:
+            self._asked = True
+            self._wake()
+            deadline = asked + GATE_PATIENCE
+            while generation == self.generation and self._fenced_since < asked:
+                left = deadline - time.monotonic()
+                if left <= 0:  # the runner's thread is stuck: as before the gate
+                    break
+                self._cond.wait(left)
+            return generation == self.generation
+
+    def wanted(self) -> bool:
+        """Whether a held run waits for a fence (the runner's thread, each round)."""
+        return self._asked
+
+    def fenced(self, since: float) -> None:
+        """The broker answered a fence begun at ``since`` (monotonic): the runs that
+        asked before it start."""
+        with self._cond:
+            self._fenced_since = since
+            self._asked = False
+            self._cond.notify_all()
+
+    def lost(self) -> None:
+        """The connection is gone: no run handed over on it starts."""
+        with self._cond:
+            self.generation += 1
+            self._asked = False
+            self._cond.notify_all()
 
 
 # ------------------------------------------------------------ one host
