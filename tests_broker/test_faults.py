@@ -126,7 +126,14 @@ def test_a_stopped_worker_loses_its_lanes_and_its_run_records_nothing(
                                    for k in range(int(broker_lanes))), "every lane taken")
     (cloud.gates / "block").touch()
     cloud.create("api-1", 12)
-    cloud.wait_for(lambda: any(line[0] == "start" for line in cloud.lines()), "a job started")
+    # Stopped once the first job of every lane with instances waits at the gate: each
+    # run of the victim is then inside its plugin, with a "start" line in the ledger
+    # (a stop between a run's hand-over and its plugin's first line is the StartGate's
+    # case: tests/test_lane_pool.py).
+    lane_of = cloud.lane_of()
+    lanes = {lane_of[r["uuid"]] for r in cloud.records()}
+    cloud.wait_for(lambda: {lane_of[line[2]] for line in cloud.lines()
+                            if line[0] == "blocked"} >= lanes, "every lane's job at the gate")
     first = next(line for line in cloud.lines() if line[0] == "start")
     pid = first[5]
     victim = next(w for w in cloud.workers if str(w.pid) == pid)
