@@ -186,6 +186,7 @@ def test_a_run_handed_over_before_a_stall_does_not_start_once_its_connection_wen
     assert asking.is_alive()
     assert answer == []
     gate.fenced(time.monotonic() - 60)  # a fence begun before it asked does not count
+    assert gate.wanted()  # the runner's thread fences again
     asking.join(0.2)
     assert asking.is_alive()
     assert answer == []

@@ -101,6 +101,7 @@ class Runner(LaneHolder):
                                 "that run's outcome is not recorded, the lanes' next holders "
                                 "run their jobs", self.name, exc)
                 except Exception as exc:  # noqa: BLE001 - connection lost: start over
+                    self.gate.lost()  # now, not after the pause below
                     log.warning("lane runner %s lost the broker (%s: %s); its lanes go back",
                                 self.name, type(exc).__name__, exc)
                     self.stopping.wait(FIRST)
@@ -146,7 +147,9 @@ class Runner(LaneHolder):
                     next_balance = now + BALANCE_EVERY
                 wake = self._start_runs(now)
                 until = min(next_balance, wake or next_balance)
-            if not liveness.readable(conn):  # wait: a delivery, a run's end, a retry's time
+            # wait: a delivery, a run's end, a retry's time (not when a held run asked
+            # after this round's look: its wake-up byte may have been read meanwhile)
+            if not liveness.readable(conn) and not self.gate.wanted():
                 self.settle()  # first, ack what finished
                 waited = max(0.001, until - now)
                 select.select([sock, self.pool.fileno()], [], [], waited)
@@ -261,12 +264,14 @@ class Runner(LaneHolder):
             self._too_many_hung()
         if not ended:
             return
+        since = time.monotonic()
         try:
             liveness.fence(self.conn, self.confirms.channel, ended[0][0])
         except liveness.LostLane:
             for _queue, _held, job, outcome in ended:
                 self._not_recorded(job, outcome)
             raise
+        self.gate.fenced(since)  # the runs held at the gate start too
         for queue, held, job, outcome in ended:
             del self.running[queue]
             held.running = False
@@ -274,8 +279,8 @@ class Runner(LaneHolder):
 
     def _not_recorded(self, job: Job, outcome: Outcome) -> None:
         if outcome.status == NOT_STARTED:
-            log.warning("lane runner %s lost its connection while it stood still: deferred "
-                        "job %s was not started, its lane's next holder runs it", self.name,
+            log.warning("lane runner %s lost its connection before deferred job %s "
+                        "started: not started, its lane's next holder runs it", self.name,
                         job.delivery().job_id)
             return
         log.warning("lane runner %s lost its connection while a job ran: the %s of deferred "
@@ -292,8 +297,8 @@ class Runner(LaneHolder):
             self.observe(job, outcome.seconds, outcome.metric)
 
     def _forget_lanes(self) -> None:
+        self.gate.lost()  # first: no run handed over on the lost connection starts
         super()._forget_lanes()
-        self.gate.lost()
 
     def _too_many_hung(self) -> None:
         """More runs hung than :data:`.middleware.time_limit.MAX_HUNG`: end the process

@@ -40,7 +40,7 @@ not yet called, is held at a :class:`StartGate`: handed over more than
 :data:`STALL` seconds before, it starts only once the runner's thread made
 that round trip after it asked, and not at all if the connection went
 meanwhile (its lane's next holder runs it). What remains is the tail of a
-plugin call the stop interrupted.
+plugin call the stop interrupted (or handed to its time-limited thread).
 
 On one host there is no broker to ask: a job's lease names its worker
 (``HOST:PID@PIDNS``), and :func:`alive_on_this_host` asks the kernel whether
@@ -105,12 +105,6 @@ def fence(conn: Any, channel: Any, queue: str) -> None:
         raise LostLane(f"{type(exc).__name__}: {exc}") from None
 
 
-#: Seconds a run held at a :class:`StartGate` waits for the runner's round trip before
-#: it starts anyway (the broker closes a stopped peer's connection within three
-#: heartbeats, 30 s; a runner's thread answers within a second or two).
-GATE_PATIENCE = 30.0
-
-
 class StartGate:
     """Whether a run handed to an execution thread may still start: its lanes are
     still those of the connection it was handed over on.
@@ -120,16 +114,18 @@ class StartGate:
     thread asks the admission just before the plugin's call. A run that waited less
     than :data:`STALL` seconds starts if the connection is the same; one that waited
     longer (the process was stopped between the two) asks the runner's thread for a
-    fence (``wake``, then :meth:`wanted` in its loop) and waits for its answer
-    (:meth:`fenced`) or the connection's end."""
+    fence (``wake``, then :meth:`wanted` in its loop) and waits for a fence begun
+    after it asked (:meth:`fenced`) or the connection's end (:meth:`lost`, which
+    every way out of the runner's connection reaches): no patience, since a run
+    started without that answer is the very case the gate is for."""
 
     def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
         self._cond = threading.Condition()
         #: The runner's connections so far: a run starts on the one it was handed on.
         self.generation = 0
-        self._fenced_since = 0.0
-        self._asked = False
+        self._fenced_since = 0.0  # the start of the latest fence the broker answered
+        self._asked_at = 0.0  # the latest ask of a held run
 
     def admission(self) -> Callable[[], bool]:
         """For a run handed over now: whether it may start, asked just before it does."""
@@ -141,33 +137,29 @@ class StartGate:
         if asked - handed <= STALL:
             return generation == self.generation
         with self._cond:
-            self._asked = True
-            self._wake()
-            deadline = asked + GATE_PATIENCE
+            self._asked_at = max(self._asked_at, asked)
+        self._wake()  # once wanted() says so, outside the gate's lock
+        with self._cond:
             while generation == self.generation and self._fenced_since < asked:
-                left = deadline - time.monotonic()
-                if left <= 0:  # the runner's thread is stuck: as before the gate
-                    break
-                self._cond.wait(left)
+                self._cond.wait()
             return generation == self.generation
 
     def wanted(self) -> bool:
         """Whether a held run waits for a fence (the runner's thread, each round)."""
-        return self._asked
+        return self._asked_at > self._fenced_since
 
     def fenced(self, since: float) -> None:
         """The broker answered a fence begun at ``since`` (monotonic): the runs that
         asked before it start."""
         with self._cond:
-            self._fenced_since = since
-            self._asked = False
+            self._fenced_since = max(self._fenced_since, since)
             self._cond.notify_all()
 
     def lost(self) -> None:
         """The connection is gone: no run handed over on it starts."""
         with self._cond:
             self.generation += 1
-            self._asked = False
+            self._asked_at = 0.0
             self._cond.notify_all()
 
 
