@@ -18,11 +18,16 @@ from typing import Callable
 import pytest
 
 from nova_hookspec.deferred import liveness
-from nova_hookspec.deferred.execution import Outcome
+from nova_hookspec.deferred.execution import NOT_STARTED, Outcome
 from nova_hookspec.deferred.jobs import Job
-from nova_hookspec.deferred.lane_pool import NOT_STARTED, LanePool
+from nova_hookspec.deferred.lane_pool import LanePool
 from nova_hookspec.deferred.liveness import StartGate
-from nova_hookspec.deferred.middleware.time_limit import Caller, Hung, TimeLimitExceeded
+from nova_hookspec.deferred.middleware.time_limit import (
+    Caller,
+    Hung,
+    NotStarted,
+    TimeLimitExceeded,
+)
 
 #: A generous bound on waits that document a promise (never a speed assertion).
 PATIENCE = 20.0
@@ -37,10 +42,12 @@ def _pool(bodies: dict[int, Callable[[], object]], limit: float = PATIENCE,
     """A pool whose runs call ``bodies[job.id]()`` under ``limit``, as
     :meth:`.execution.Execution.run` does."""
 
-    def run_job(job: Job, caller: Caller) -> Outcome:
-        exc = caller.call(bodies[job.id], limit)
+    def run_job(job: Job, caller: Caller, admission: Callable[[], bool] | None) -> Outcome:
+        exc = caller.call(bodies[job.id], limit, admission)
         if exc is None:
             return Outcome("done")
+        if isinstance(exc, NotStarted):
+            return Outcome(NOT_STARTED)
         return Outcome("retry", 1.0, repr(exc), isinstance(exc, TimeLimitExceeded))
 
     return LanePool(name, run_job, Hung())
@@ -136,6 +143,27 @@ def test_a_run_its_admission_refuses_is_not_started() -> None:
         assert {token: o.status for token, o in found.items()} == {"refused": NOT_STARTED,
                                                                    "admitted": "done"}
         assert ran == [2]
+    finally:
+        pool.close()
+
+
+def test_the_admission_is_asked_in_the_plugins_thread_and_its_wait_is_not_timed() -> None:
+    """Asked just before the call, in the thread that calls the plugin (a stop between
+    the slot and that thread is covered too); the gate's wait is not the plugin's time."""
+    asked_in: list[str] = []
+    called_in: list[str] = []
+
+    def admission() -> bool:
+        asked_in.append(threading.current_thread().name)
+        time.sleep(1.5)  # longer than the run's limit: a fence's round trip, say
+        return True
+
+    pool = _pool({1: lambda: called_in.append(threading.current_thread().name)}, limit=1.0)
+    try:
+        pool.submit("held", _job(1), admission)
+        assert _collect(pool, 1)["held"].status == "done"
+        assert asked_in == called_in
+        assert "-run-" in called_in[0]
     finally:
         pool.close()
 

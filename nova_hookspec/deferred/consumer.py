@@ -41,9 +41,9 @@ from nova_hookspec._plugins import config as _config
 from nova_hookspec._plugins.manager import NovaPluginManager
 from nova_hookspec.deferred import lifecycle, liveness, unreadable
 from nova_hookspec.deferred.brokers.rabbit import HEARTBEAT, Rabbit, why_unreachable
-from nova_hookspec.deferred.execution import Execution, Outcome, log_outcome
+from nova_hookspec.deferred.execution import NOT_STARTED, Execution, Outcome, log_outcome
 from nova_hookspec.deferred.jobs import Job
-from nova_hookspec.deferred.lane_pool import NOT_STARTED, LanePool
+from nova_hookspec.deferred.lane_pool import LanePool
 from nova_hookspec.deferred.lanes import Held, kind_of
 from nova_hookspec.deferred.message import LaneMessage, job_of
 from nova_hookspec.deferred.middleware.overrides import Policies

@@ -35,7 +35,7 @@ from nova_hookspec.deferred import carry
 from nova_hookspec.deferred.jobs import Job
 from nova_hookspec.deferred.middleware import retries
 from nova_hookspec.deferred.middleware.overrides import Policies, Policy
-from nova_hookspec.deferred.middleware.time_limit import Caller, TimeLimitExceeded
+from nova_hookspec.deferred.middleware.time_limit import Caller, NotStarted, TimeLimitExceeded
 from nova_hookspec.deferred.reconnect import Backoff
 
 log = logging.getLogger("nova_hookspec.worker")
@@ -57,6 +57,10 @@ def call_plugin(pm: NovaPluginManager, job: Job) -> None:
     if "delivery" in record.names:
         kwargs["delivery"] = job.delivery()
     record.function(**kwargs)
+
+
+#: The status of a run its admission refused (:class:`.liveness.StartGate`).
+NOT_STARTED = "not started"
 
 
 @dataclass(frozen=True)
@@ -94,14 +98,18 @@ class Execution:
     def policy(self, job: Job) -> Policy:
         return self.policies.of(job.plugin, job.hook)
 
-    def run(self, job: Job, caller: Caller) -> Outcome:
-        """Run ``job`` (its ``attempts`` counts this run) in ``caller``'s thread."""
+    def run(self, job: Job, caller: Caller,
+            admission: Callable[[], bool] | None = None) -> Outcome:
+        """Run ``job`` (its ``attempts`` counts this run) in ``caller``'s thread, if
+        ``admission`` (when given) still says yes there (else :data:`NOT_STARTED`)."""
         policy = self.policy(job)
         started = time.monotonic()
-        exc = caller.call(lambda: call_plugin(self.pm, job), policy.time_limit)
+        exc = caller.call(lambda: call_plugin(self.pm, job), policy.time_limit, admission)
         seconds = time.monotonic() - started
         if exc is None:
             return Outcome("done", seconds=seconds)
+        if isinstance(exc, NotStarted):
+            return Outcome(NOT_STARTED)
         decision = retries.after_failure(exc, job.attempts, policy.max_attempts,
                                          policy.retry_min_backoff, policy.retry_max_backoff)
         error = describe_exception(exc) + (f" ({decision.note})" if decision.note else "")

@@ -19,8 +19,8 @@ A byte on a pipe (:meth:`LanePool.fileno`) wakes that thread from its
 ``select`` on the broker's socket when a run ends.
 
 A run may come with an admission (:class:`.liveness.StartGate`), asked in
-its slot just before the run: a run it refuses is not started, and comes
-back with the status ``"not started"``.
+its execution thread just before the plugin's call: a run it refuses is not
+started, and comes back with the status ``"not started"``.
 
 Each executor slot calls through a :class:`~.middleware.time_limit.Caller`
 of its own, as the one-job runner did: a run past its time limit fails,
@@ -35,7 +35,7 @@ import contextlib
 import os
 import queue
 import threading
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 from nova_hookspec.deferred.execution import Outcome
 from nova_hookspec.deferred.jobs import Job
@@ -44,14 +44,11 @@ from nova_hookspec.deferred.middleware.time_limit import Caller, Hung
 #: What the runner attaches to a run, handed back with its outcome.
 T = TypeVar("T")
 
-#: What runs a job (:meth:`.execution.Execution.run`).
-RunJob = Callable[[Job, Caller], Outcome]
-
-#: Whether a run may still start, asked in its slot just before it starts.
+#: Whether a run may still start, asked just before its plugin's call.
 Admission = Callable[[], bool]
 
-#: The status of a run its admission refused.
-NOT_STARTED = "not started"
+#: What runs a job (:meth:`.execution.Execution.run`).
+RunJob = Callable[[Job, Caller, Optional[Admission]], Outcome]
 
 
 class _Slot:
@@ -73,10 +70,7 @@ class _Slot:
                     return
                 token, job, admission = work
                 try:
-                    if admission is None or admission():
-                        outcome = pool.run_job(job, self.caller)
-                    else:
-                        outcome = Outcome(NOT_STARTED)
+                    outcome = pool.run_job(job, self.caller, admission)
                 except BaseException as exc:  # noqa: BLE001 - the slot goes on regardless
                     outcome = Outcome("retry", 1.0, f"{type(exc).__name__}: {exc}")
                 pool._ended(self, token, job, outcome)

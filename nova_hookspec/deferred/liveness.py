@@ -39,8 +39,9 @@ already handed to its execution thread when the process stopped, its plugin
 not yet called, is held at a :class:`StartGate`: handed over more than
 :data:`STALL` seconds before, it starts only once the runner's thread made
 that round trip after it asked, and not at all if the connection went
-meanwhile (its lane's next holder runs it). What remains is the tail of a
-plugin call the stop interrupted (or handed to its time-limited thread).
+meanwhile (its lane's next holder runs it). The gate is asked in the thread
+that calls the plugin, just before the call (:class:`.middleware.time_limit.Caller`):
+what remains is the tail of a plugin call the stop interrupted.
 
 On one host there is no broker to ask: a job's lease names its worker
 (``HOST:PID@PIDNS``), and :func:`alive_on_this_host` asks the kernel whether

@@ -44,6 +44,11 @@ class TimeLimitExceeded(Exception):  # noqa: N818 - named as dramatiq names it
         self.limit = limit
 
 
+class NotStarted(Exception):  # noqa: N818 - it says what happened
+    """The run's admission refused it (:class:`.liveness.StartGate`): its function was
+    not called."""
+
+
 class Hung:
     """The abandoned runs of one worker process that have not returned yet."""
 
@@ -68,8 +73,12 @@ class Hung:
 
 
 class _Run:
-    def __init__(self, function: Callable[[], object]) -> None:
+    def __init__(self, function: Callable[[], object],
+                 admission: Callable[[], bool] | None) -> None:
         self.function = function
+        self.admission = admission
+        self.answered = threading.Event()  # the admission's answer is in ``refused``
+        self.refused = False
         self.lock = threading.Lock()
         self.finished = threading.Event()
         self.error: BaseException | None = None
@@ -90,6 +99,14 @@ class Caller:
             run = runs.get()
             if run is None:
                 return
+            if run.admission is not None:  # asked here, just before the function
+                try:
+                    run.refused = not run.admission()
+                except BaseException:  # noqa: BLE001 - no answer: not started
+                    run.refused = True
+                run.answered.set()
+                if run.refused:
+                    continue
             try:
                 run.function()
             except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt too
@@ -102,17 +119,26 @@ class Caller:
                                 "what it did is not recorded", threading.current_thread().name)
                     return
 
-    def call(self, function: Callable[[], object], limit: float) -> BaseException | None:
+    def call(self, function: Callable[[], object], limit: float,
+             admission: Callable[[], bool] | None = None) -> BaseException | None:
         """Call ``function`` in the execution thread; what it raised (``BaseException``s
         such as ``SystemExit`` included), :class:`TimeLimitExceeded` if it was not back
-        within ``limit`` seconds, or ``None``."""
+        within ``limit`` seconds, or ``None``.
+
+        :param admission: asked in the execution thread just before ``function``
+            (its wait is not counted in ``limit``); :class:`NotStarted` if it says no.
+        """
         if self._queue is None:
             self._queue = queue.SimpleQueue()
             self._made += 1
             threading.Thread(target=self._serve, args=(self._queue,), daemon=True,
                              name=f"{self.name}-run-{self._made}").start()
-        run = _Run(function)
+        run = _Run(function, admission)
         self._queue.put(run)
+        if admission is not None:
+            run.answered.wait()
+            if run.refused:
+                return NotStarted("its lane runner no longer held its lane")
         if run.finished.wait(limit):
             return run.error
         with run.lock:
