@@ -233,3 +233,19 @@ def test_a_run_handed_over_without_a_stall_starts_on_its_own_connection_only() -
     assert gate.admission()()  # a run handed over on the next one starts
     assert woken == []
     assert not gate.wanted()
+
+
+def test_a_run_is_held_for_a_stall_before_its_hand_over_too(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner's thread looked for a stall, then stood still before it handed the
+    run over: counted from that look, the run waits for a fence."""
+    monkeypatch.setattr(liveness, "STALL", 0.05)
+    gate = StartGate(lambda: None)
+    looked = time.monotonic()
+    time.sleep(0.2)  # stopped between the look and the hand-over
+    asking, answer = _asking(gate, gate.admission(looked))
+    assert gate.wanted()
+    assert asking.is_alive()
+    gate.lost()
+    asking.join(PATIENCE)
+    assert answer == [False]

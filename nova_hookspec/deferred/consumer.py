@@ -82,6 +82,9 @@ class Runner(LaneHolder):
                                                               shared.hung)
         #: Its connections counted; a run handed over on one starts only on it.
         self.gate = liveness.StartGate(self.pool.wake)
+        #: When this round looked for a stall (monotonic): the gate counts a run's wait
+        #: from there (a stop between that look and the hand-over counts too).
+        self.round_began = 0.0
         #: When this runner's loop last went round (the metrics' liveness).
         self.last_loop = 0.0
         #: Unreadable deliveries to move to the dead letters: (queue, tag, body, reason).
@@ -138,6 +141,7 @@ class Runner(LaneHolder):
                 liveness.fence(conn, control, self.rabbit.roll_call)
                 self.gate.fenced(since)
             looked, waited = time.monotonic(), 0.0
+            self.round_began = looked
             self._record_finished()
             until = now + 1.0
             if not self.stopping.is_set():
@@ -248,7 +252,8 @@ class Runner(LaneHolder):
         job = job_of(m, held.attempts, held.history)
         held.running = True
         self.running[queue] = held
-        self.pool.submit((self.gate.generation, queue, held), job, self.gate.admission())
+        self.pool.submit((self.gate.generation, queue, held), job,
+                         self.gate.admission(self.round_began))
 
     def _record_finished(self) -> None:
         """Record the outcomes of the runs that ended, after one

@@ -128,9 +128,13 @@ class StartGate:
         self._fenced_since = 0.0  # the start of the latest fence the broker answered
         self._asked_at = 0.0  # the latest ask of a held run
 
-    def admission(self) -> Callable[[], bool]:
-        """For a run handed over now: whether it may start, asked just before it does."""
-        generation, handed = self.generation, time.monotonic()
+    def admission(self, since: float | None = None) -> Callable[[], bool]:
+        """For a run handed over now: whether it may start, asked just before it does.
+
+        :param since: when the runner last knew it had not stood still (monotonic;
+            now by default): the run's wait is counted from there."""
+        generation = self.generation
+        handed = time.monotonic() if since is None else since
         return lambda: self._may_start(generation, handed)
 
     def _may_start(self, generation: int, handed: float) -> bool:
