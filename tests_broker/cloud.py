@@ -59,6 +59,25 @@ class Ledger:
         _work("delete", [instance], delivery)
 
 LEDGER = Ledger()
+
+if os.environ.get("STOP_AFTER_FENCE"):
+    # A stop landing just after the broker answered a fence (test_faults.py): with the
+    # gate file there, the worker stops itself at that moment (a SIGSTOP aimed at this
+    # thread stops the whole process before the thread goes on).
+    import signal, threading
+    from nova_hookspec.deferred import liveness
+
+    _fenced = liveness.StartGate.fenced
+
+    def _stop_then_fenced(self, since):
+        gate = Path(os.environ["GATES"], "stop-after-fence")
+        if gate.exists():
+            gate.unlink()
+            _line("self-stop", "-", "-", "-", "-", os.getpid())
+            signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+        _fenced(self, since)
+
+    liveness.StartGate.fenced = _stop_then_fenced
 '''
 
 #: An API host: parses its nova.conf, creates instances, writes what it made.
@@ -166,9 +185,10 @@ class Cloud:
                                        "--config-file", str(self.conf(host)), *extra)
         return self.relays[host]
 
-    def worker(self, lanes: int = 2, *extra: str) -> subprocess.Popen[str]:
+    def worker(self, lanes: int = 2, *extra: str,
+               env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         made = self.start("-m", "nova_hookspec", "worker", "--no-relay", "--lanes", str(lanes),
-                          "--config-file", str(self.conf("worker")), *extra)
+                          "--config-file", str(self.conf("worker")), *extra, env=env)
         self.workers.append(made)
         return made
 

@@ -9,6 +9,7 @@ import base64
 import json
 import re
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,51 @@ def test_a_stopped_worker_loses_its_lanes_and_its_run_records_nothing(
     repeats = cloud.check_ledger(duplicates_allowed=len(fenced), fenced=fenced)
     assert sum(repeats.values()) == 12 + 12 + 6 + 6
     _check_no_overlap(cloud, fenced)
+
+
+def test_a_worker_stopped_again_as_it_fences_starts_nothing_it_held(cloud: Cloud) -> None:
+    """A hostile review: a retry waited out its backoff in a worker's memory while the
+    worker was stopped for 4 s (its lane kept); on resuming it fenced, and a second stop
+    landed just after the broker answered (a VM frozen twice). Its lane moved, the other
+    worker ran the create and the delete; resumed again, the worker started the create
+    after the delete had finished (its loop measured the next stall from after the
+    second stop). It starts nothing: the run it hands over is held at the gate, and not
+    started once the connection is found gone."""
+    cloud.settings.update(broker_lanes="1", retry_min_backoff="2", retry_max_backoff="2")
+    log = cloud.root / "processes.log"
+    cloud.relay("api-1")
+    cloud.relay("compute-1")
+    victim = cloud.worker(1, env={"STOP_AFTER_FENCE": "1"})
+    cloud.settled()  # the victim holds the one lane
+    spare = cloud.worker(1)  # stands by
+    cloud.wait_for(lambda: f"{spare.pid} INFO nova_hookspec.worker" in log.read_text(),
+                   "the spare worker up")
+    (cloud.gates / "doom").touch()
+    cloud.create("api-1", 1, prefix="doomed")
+    uuid = cloud.records()[0]["uuid"]
+    cloud.wait_for(lambda: "api-1:1 (acme-ledger:acme_ledger:LEDGER, create_instance_post) "
+                   "failed, attempt 1" in log.read_text(), "the first attempt failed")
+    victim.send_signal(signal.SIGSTOP)  # 4 s: the lane stays, the backoff runs out
+    cloud.wait_for(lambda: _stopped(victim.pid), "the worker stopped")
+    time.sleep(4)
+    (cloud.gates / "stop-after-fence").touch()
+    victim.send_signal(signal.SIGCONT)  # it fences, and stops again just after
+    cloud.wait_for(lambda: ["self-stop", "-", "-", "-", "-", str(victim.pid)] in cloud.lines()
+                   and _stopped(victim.pid), "the second stop")
+    (cloud.gates / "doom").unlink()
+    cloud.delete("compute-1")
+    cloud.all_done()  # the spare took the lane: the create, then the delete
+    victim.send_signal(signal.SIGCONT)
+    said = (f":{victim.pid}/0 lost its connection before deferred job api-1:1 started: "
+            "not started, its lane's next holder runs it")
+    cloud.wait_for(lambda: said in log.read_text(), "the resumed worker said it")
+    # The ledger: the victim's failed first attempt, then the spare's create and delete.
+    runs = [(line[0], line[1], line[5]) for line in cloud.lines()
+            if line[2] == uuid and line[0] in ("start", "done")]
+    assert runs == [("start", "create", str(victim.pid)), ("start", "create", str(spare.pid)),
+                    ("done", "create", str(spare.pid)), ("start", "delete", str(spare.pid)),
+                    ("done", "delete", str(spare.pid))]
+    cloud.check_ledger()
 
 
 def _stopped(pid: int) -> bool:

@@ -132,16 +132,16 @@ class Runner(LaneHolder):
         looked, waited = time.monotonic(), 0.0  # the last round's start, its planned wait
         while not self.stopping.is_set() or self.running:  # stopping: the runs end first
             now = self.last_loop = time.time()
-            if time.monotonic() - looked - waited > liveness.STALL or self.gate.wanted():
+            checked = time.monotonic()  # a stop from here on counts in the next look
+            if checked - looked - waited > liveness.STALL or self.gate.wanted():
                 # This process stood still (SIGSTOP, a frozen VM): its lanes may have
                 # gone with its connection, and the jobs it holds run elsewhere. Start
                 # nothing before the broker answers (raises LostLane if they went),
                 # the runs handed over before the stall included (the gate).
-                since = time.monotonic()
                 liveness.fence(conn, control, self.rabbit.roll_call)
-                self.gate.fenced(since)
-            looked, waited = time.monotonic(), 0.0
-            self.round_began = looked
+                self.gate.fenced(checked)
+            looked = self.round_began = checked
+            waited = 0.0
             self._record_finished()
             until = now + 1.0
             if not self.stopping.is_set():
