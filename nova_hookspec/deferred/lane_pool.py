@@ -107,7 +107,7 @@ class LanePool(Generic[T]):
 
     def submit(self, token: T, job: Job, admission: Admission | None = None) -> None:
         """Run ``job`` in a free slot (a new one if none is free), if ``admission``
-        (when given) still says yes when the slot starts it."""
+        (when given) still says yes just before its plugin's call."""
         with self._lock:
             self._busy += 1
             slot = self._free.pop() if self._free else None
