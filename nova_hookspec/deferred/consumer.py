@@ -129,18 +129,17 @@ class Runner(LaneHolder):
         control.basic_consume(self.rabbit.roll_call, no_ack=True, callback=lambda _m: None)
         next_balance = 0.0
         sock = conn.connection.transport.sock
-        looked, waited = time.monotonic(), 0.0  # the last round's start, its planned wait
+        self.round_began, waited = time.monotonic(), 0.0  # and the round's planned wait
         while not self.stopping.is_set() or self.running:  # stopping: the runs end first
             now = self.last_loop = time.time()
             checked = time.monotonic()  # a stop from here on counts in the next look
-            if checked - looked - waited > liveness.STALL or self.gate.wanted():
+            if checked - self.round_began - waited > liveness.STALL or self.gate.wanted():
                 # This process stood still (SIGSTOP, a frozen VM): its lanes may have
                 # gone with its connection, and the jobs it holds run elsewhere. Start
                 # nothing before the broker answers (raises LostLane if they went),
                 # the runs handed over before the stall included (the gate).
-                liveness.fence(conn, control, self.rabbit.roll_call)
-                self.gate.fenced(checked)
-            looked = self.round_began = checked
+                self.gate.fence(conn, control, self.rabbit.roll_call, since=checked)
+            self.round_began = checked
             waited = 0.0
             self._record_finished()
             until = now + 1.0
@@ -256,8 +255,8 @@ class Runner(LaneHolder):
                          self.gate.admission(self.round_began))
 
     def _record_finished(self) -> None:
-        """Record the outcomes of the runs that ended, after one
-        :func:`.liveness.fence` for all of them (raises :class:`.liveness.LostLane` if
+        """Record the outcomes of the runs that ended, after one fence for all of
+        them (:meth:`.liveness.StartGate.fence`; raises :class:`.liveness.LostLane` if
         the broker closed the connection meanwhile: none of them is recorded)."""
         ended = []
         for (generation, queue, held), job, outcome in self.pool.finished():
@@ -269,14 +268,12 @@ class Runner(LaneHolder):
             self._too_many_hung()
         if not ended:
             return
-        since = time.monotonic()
-        try:
-            liveness.fence(self.conn, self.confirms.channel, ended[0][0])
+        try:  # the runs held at the gate start too
+            self.gate.fence(self.conn, self.confirms.channel, ended[0][0])
         except liveness.LostLane:
             for _queue, _held, job, outcome in ended:
                 self._not_recorded(job, outcome)
             raise
-        self.gate.fenced(since)  # the runs held at the gate start too
         for queue, held, job, outcome in ended:
             del self.running[queue]
             held.running = False

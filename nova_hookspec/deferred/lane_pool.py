@@ -125,15 +125,18 @@ class LanePool(Generic[T]):
                 slot.runs.put(None)
                 return
             self._free.append(slot)
-            with contextlib.suppress(BlockingIOError):  # full: a wake is pending anyway
-                os.write(self._wake_w, b"x")
+            self._poke()
 
     def wake(self) -> None:
         """Make :meth:`fileno` readable (a run asks the runner's thread something)."""
         with self._lock:
             if not self._closed:
-                with contextlib.suppress(BlockingIOError):
-                    os.write(self._wake_w, b"x")
+                self._poke()
+
+    def _poke(self) -> None:
+        """A byte on the pipe (the lock held, the pool open): the runner's select wakes."""
+        with contextlib.suppress(BlockingIOError):  # full: a wake is pending anyway
+            os.write(self._wake_w, b"x")
 
     def finished(self) -> list[tuple[T, Job, Outcome]]:
         """The runs that ended since the last call, in the order they ended."""

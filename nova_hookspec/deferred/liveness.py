@@ -153,6 +153,14 @@ class StartGate:
         """Whether a held run waits for a fence (the runner's thread, each round)."""
         return self._asked_at > self._fenced_since
 
+    def fence(self, conn: Any, channel: Any, queue: str, since: float | None = None) -> None:
+        """:func:`fence` (raises :class:`LostLane`), then :meth:`fenced`: every fence the
+        broker answered opens the gate to the runs that asked before ``since`` (when
+        the fence began, by default; earlier, for a look begun before it)."""
+        began = time.monotonic() if since is None else since
+        fence(conn, channel, queue)
+        self.fenced(began)
+
     def fenced(self, since: float) -> None:
         """The broker answered a fence begun at ``since`` (monotonic): the runs that
         asked before it start."""
